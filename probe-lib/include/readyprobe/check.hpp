@@ -1,0 +1,41 @@
+// The Check interface: one object per dependency, run on its own schedule by the Prober.
+#pragma once
+
+#include <readyprobe/clock.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace readyprobe {
+
+// A check must return by this time point; the Prober enforces it if the check does not.
+using Deadline = TimePoint;
+
+struct Result {
+    bool ok = false;
+    bool timed_out = false;
+    std::string message;  // short, for operators; never a secret
+
+    static Result pass(std::string message = "ok") { return {true, false, std::move(message)}; }
+    static Result fail(std::string message) { return {false, false, std::move(message)}; }
+    static Result timeout(Duration after) {
+        return {false, true, "timeout after " + std::to_string(to_ms(after)) + " ms"};
+    }
+};
+
+class Check {
+public:
+    virtual ~Check() = default;
+    // Runs the check once. Must not throw for a failing dependency (return Result::fail);
+    // an escaping exception is turned into a failure by the Prober.
+    virtual Result run(Deadline deadline) = 0;
+    // Short name of the kind of check: "postgres", "redis", "http", "tcp", "file", "function".
+    virtual std::string kind() const = 0;
+};
+
+// Wraps an application's own function as a check ("cache primed", "config loaded").
+std::unique_ptr<Check> make_function_check(std::function<Result(Deadline)> fn,
+                                           std::string kind = "function");
+
+}  // namespace readyprobe

@@ -1,0 +1,39 @@
+// Time, injectable so threshold, latch, drain and staleness logic is tested without sleeping.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+namespace readyprobe {
+
+using SteadyClock = std::chrono::steady_clock;
+using TimePoint = SteadyClock::time_point;
+using Duration = SteadyClock::duration;
+using std::chrono::milliseconds;
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual TimePoint now() const = 0;
+};
+
+class RealClock final : public Clock {
+public:
+    TimePoint now() const override { return SteadyClock::now(); }
+};
+
+// A clock that only moves when told to (tests).
+class ManualClock final : public Clock {
+public:
+    TimePoint now() const override { return TimePoint(Duration(ticks_.load())); }
+    void advance(Duration d) { ticks_ += d.count(); }
+
+private:
+    std::atomic<Duration::rep> ticks_{Duration(std::chrono::hours(1)).count()};
+};
+
+inline long long to_ms(Duration d) {
+    return std::chrono::duration_cast<milliseconds>(d).count();
+}
+
+}  // namespace readyprobe

@@ -1,0 +1,55 @@
+// The Prober runs every check on its own schedule and publishes immutable Snapshots.
+#pragma once
+
+#include <readyprobe/check.hpp>
+#include <readyprobe/clock.hpp>
+#include <readyprobe/snapshot.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace readyprobe {
+
+struct ProberOptions {
+    // Timestamps of results (a ManualClock in tests). Waiting always uses the steady clock.
+    std::shared_ptr<const Clock> clock = std::make_shared<RealClock>();
+    // Each interval is stretched by a random 0..jitter fraction so checks of many tasks
+    // do not hit a shared database in lockstep.
+    double jitter = 0.1;
+    // Called once per state transition (after it is logged), outside any lock.
+    std::function<void(const Transition&)> on_transition;
+    // Called once when the startup group latches.
+    std::function<void()> on_startup;
+};
+
+class Prober {
+public:
+    explicit Prober(ProberOptions options = {});
+    ~Prober();  // stops and joins
+    Prober(const Prober&) = delete;
+    Prober& operator=(const Prober&) = delete;
+
+    // Adds a check; only before start(). Names must be unique.
+    void add(std::string name, std::unique_ptr<Check> check, Schedule schedule = {});
+
+    // Runs every check at once, then each on its own interval, on background threads:
+    // one worker per check plus one scheduler. A worker that overruns its deadline is
+    // reported as timed out and is not started again until it returns, so threads never pile up.
+    void start();
+    // Stops the threads; waits for workers (a hung check holds this up to its own deadline).
+    void stop();
+    // Readiness fails from now on; liveness is unaffected. Irreversible.
+    void drain();
+    bool draining() const;
+
+    // The newest results; never blocks on a check.
+    std::shared_ptr<const Snapshot> snapshot() const;
+    TimePoint now() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace readyprobe

@@ -1,0 +1,14 @@
+// Everything an embedding application needs.
+#pragma once
+
+#include <readyprobe/check.hpp>
+#include <readyprobe/checks.hpp>
+#include <readyprobe/clock.hpp>
+#include <readyprobe/config.hpp>
+#include <readyprobe/http.hpp>
+#include <readyprobe/prober.hpp>
+#include <readyprobe/render.hpp>
+#include <readyprobe/secret.hpp>
+#include <readyprobe/snapshot.hpp>
+#include <readyprobe/url.hpp>
+#include <readyprobe/version.hpp>

@@ -1,0 +1,25 @@
+// Snapshot -> response bodies: Kubernetes-style text, JSON, Prometheus text.
+#pragma once
+
+#include <readyprobe/snapshot.hpp>
+
+#include <string>
+
+namespace readyprobe {
+
+// What responses reveal (READYPROBE_DETAILS).
+enum class Details {
+    none,    // status code and word only
+    status,  // check names and up/down
+    full,    // also latency and error text (secrets are never in it)
+};
+
+// "ready\n", or with `verbose` one line per check ("[+]db ok", "[-]cache failed: ...").
+std::string render_text(const GroupResult& result, Details details, bool verbose, TimePoint now);
+// {"status": "ready|not_ready|degraded|draining", "checks": {...}}
+std::string render_json(const GroupResult& result, const Snapshot& snapshot, Details details,
+                        TimePoint now);
+// Prometheus text exposition format 0.0.4.
+std::string render_metrics(const Snapshot& snapshot, TimePoint now);
+
+}  // namespace readyprobe

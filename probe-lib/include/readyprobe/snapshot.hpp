@@ -1,0 +1,99 @@
+// Immutable results read by requests, and the pure logic that evaluates them:
+// rise/fall thresholds, staleness, group verdicts. No threads, no I/O: tested with a ManualClock.
+#pragma once
+
+#include <readyprobe/check.hpp>
+#include <readyprobe/clock.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace readyprobe {
+
+struct Schedule {
+    Duration interval = std::chrono::seconds(2);
+    Duration timeout = std::chrono::seconds(1);
+    int rise = 1;  // consecutive passes to turn up
+    int fall = 2;  // consecutive failures to turn down
+    std::vector<std::string> groups{"ready", "startup"};
+    bool critical = true;
+
+    bool in_group(const std::string& group) const;
+};
+
+enum class CheckStatus { unknown, up, down };
+const char* to_string(CheckStatus s);
+
+struct CheckState {
+    std::string name;
+    std::string kind;
+    Schedule schedule;
+
+    CheckStatus status = CheckStatus::unknown;
+    TimePoint since{};                   // when `status` was entered
+    std::optional<TimePoint> last_result;  // when the newest result was recorded
+    Duration last_duration{};
+    std::string message = "not run yet";  // newest result's message
+    bool last_ok = false;
+    int consecutive_ok = 0;
+    int consecutive_fail = 0;
+    std::uint64_t runs_ok = 0;
+    std::uint64_t runs_failed = 0;
+    std::uint64_t runs_timeout = 0;
+};
+
+struct Transition {
+    std::string check;
+    CheckStatus from;
+    CheckStatus to;
+    std::string reason;
+};
+
+// Applies one result to a check's state; returns the transition it caused, if any.
+std::optional<Transition> record(CheckState& state, const Result& result, Duration took,
+                                 TimePoint now);
+
+// A check whose newest result is older than interval + timeout + 1 s: something is wedged.
+bool is_stale(const CheckState& state, TimePoint now);
+
+// The status a reader must act on: `down` when stale.
+CheckStatus effective_status(const CheckState& state, TimePoint now);
+
+struct Snapshot {
+    std::vector<CheckState> checks;
+    bool startup_latched = false;
+    bool draining = false;
+    std::uint64_t version = 0;
+};
+
+enum class Verdict { ready, degraded, not_ready, draining };
+const char* to_string(Verdict v);
+
+struct CheckLine {
+    const CheckState* state;
+    CheckStatus status;  // effective
+    bool stale;
+    bool excluded;
+};
+
+struct GroupResult {
+    std::string group;
+    Verdict verdict = Verdict::not_ready;
+    int http_status = 503;
+    std::string reason;  // why not ready, for verbose output
+    std::vector<CheckLine> checks;  // the group's checks, in configuration order
+};
+
+// Evaluates a group ("ready", "live", "startup" or a custom one) at `now`.
+// ready:   startup latched, every critical ready check up, not draining.
+// live:    every critical live check up (draining does not matter).
+// startup: latched (every critical startup check has passed once).
+// custom:  every critical check of the group up.
+// A down non-critical check makes a passing group `degraded` (still 200).
+GroupResult evaluate(const Snapshot& snapshot, const std::string& group, TimePoint now,
+                     const std::set<std::string>& exclude = {});
+
+}  // namespace readyprobe

@@ -1,0 +1,5 @@
+#pragma once
+
+namespace readyprobe {
+const char* version();
+}

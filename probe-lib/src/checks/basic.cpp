@@ -1,0 +1,122 @@
+// TCP: a connection to host:port is accepted before the deadline (non-blocking connect + poll).
+#include "io.hpp"
+
+#include <readyprobe/checks.hpp>
+#include <readyprobe/prober.hpp>
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace readyprobe {
+namespace {
+
+class TcpCheck final : public Check {
+public:
+    explicit TcpCheck(const CheckSpec& spec) : spec_(spec) {}
+
+    std::string kind() const override { return "tcp"; }
+
+    Result run(Deadline deadline) override {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* list = nullptr;
+        const std::string port = std::to_string(spec_.url.port);
+        const int rc = ::getaddrinfo(spec_.url.host.c_str(), port.c_str(), &hints, &list);
+        if (rc != 0) {
+            if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_AGAIN || rc == EAI_FAIL) {
+                return Result::fail("name not resolved: " + spec_.url.host);
+            }
+            return Result::fail(std::string("cannot resolve: ") + ::gai_strerror(rc));
+        }
+        Result last = Result::fail("no address for " + spec_.url.host);
+        for (addrinfo* ai = list; ai; ai = ai->ai_next) {
+            last = attempt(*ai, deadline);
+            if (last.ok || last.timed_out) break;
+        }
+        ::freeaddrinfo(list);
+        return last;
+    }
+
+private:
+    Result attempt(const addrinfo& ai, Deadline deadline) const {
+        const int fd = ::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol);
+        if (fd < 0) return Result::fail("socket: " + detail::errno_text(errno));
+        struct Closer {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closer{fd};
+        if (::connect(fd, ai.ai_addr, ai.ai_addrlen) == 0) return Result::pass("connected");
+        if (errno != EINPROGRESS) return Result::fail(detail::errno_text(errno));
+        const detail::Wait w = detail::wait_fd(fd, POLLOUT, deadline);
+        if (w == detail::Wait::timeout) return Result::timeout(spec_.schedule.timeout);
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (w == detail::Wait::error || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+            return Result::fail(detail::errno_text(errno));
+        }
+        if (err != 0) return Result::fail(detail::errno_text(err));
+        return Result::pass("connected");
+    }
+
+    CheckSpec spec_;
+};
+
+class FileCheck final : public Check {
+public:
+    explicit FileCheck(const CheckSpec& spec) : path_(percent_decode(spec.url.path)) {}
+
+    std::string kind() const override { return "file"; }
+
+    Result run(Deadline) override {
+        if (::access(path_.c_str(), F_OK) == 0) return Result::pass("exists");
+        if (errno == ENOENT) return Result::fail("missing: " + path_);
+        return Result::fail(path_ + ": " + detail::errno_text(errno));
+    }
+
+private:
+    std::string path_;
+};
+
+class FunctionCheck final : public Check {
+public:
+    FunctionCheck(std::function<Result(Deadline)> fn, std::string kind)
+        : fn_(std::move(fn)), kind_(std::move(kind)) {}
+    std::string kind() const override { return kind_; }
+    Result run(Deadline deadline) override { return fn_(deadline); }
+
+private:
+    std::function<Result(Deadline)> fn_;
+    std::string kind_;
+};
+
+}  // namespace
+
+std::unique_ptr<Check> make_tcp_check(const CheckSpec& spec) { return std::make_unique<TcpCheck>(spec); }
+
+std::unique_ptr<Check> make_file_check(const CheckSpec& spec) { return std::make_unique<FileCheck>(spec); }
+
+std::unique_ptr<Check> make_function_check(std::function<Result(Deadline)> fn, std::string kind) {
+    if (!fn) throw std::invalid_argument("make_function_check: empty function");
+    return std::make_unique<FunctionCheck>(std::move(fn), std::move(kind));
+}
+
+std::unique_ptr<Check> make_check(const CheckSpec& spec) {
+    if (spec.kind == "postgres") return make_postgres_check(spec);
+    if (spec.kind == "redis") return make_redis_check(spec);
+    if (spec.kind == "http") return make_http_check(spec);
+    if (spec.kind == "tcp") return make_tcp_check(spec);
+    if (spec.kind == "file") return make_file_check(spec);
+    throw std::invalid_argument("no check kind " + spec.kind);
+}
+
+void add_checks(Prober& prober, const std::vector<CheckSpec>& specs) {
+    for (const auto& spec : specs) prober.add(spec.name, make_check(spec), spec.schedule);
+}
+
+}  // namespace readyprobe

@@ -1,0 +1,120 @@
+#include <readyprobe/snapshot.hpp>
+
+#include <algorithm>
+
+namespace readyprobe {
+
+bool Schedule::in_group(const std::string& group) const {
+    return std::find(groups.begin(), groups.end(), group) != groups.end();
+}
+
+const char* to_string(CheckStatus s) {
+    switch (s) {
+        case CheckStatus::up: return "up";
+        case CheckStatus::down: return "down";
+        case CheckStatus::unknown: break;
+    }
+    return "unknown";
+}
+
+const char* to_string(Verdict v) {
+    switch (v) {
+        case Verdict::ready: return "ready";
+        case Verdict::degraded: return "degraded";
+        case Verdict::draining: return "draining";
+        case Verdict::not_ready: break;
+    }
+    return "not_ready";
+}
+
+std::optional<Transition> record(CheckState& state, const Result& result, Duration took,
+                                 TimePoint now) {
+    state.last_result = now;
+    state.last_duration = took;
+    state.message = result.message;
+    state.last_ok = result.ok;
+    if (result.ok) {
+        ++state.runs_ok;
+        ++state.consecutive_ok;
+        state.consecutive_fail = 0;
+    } else {
+        if (result.timed_out) {
+            ++state.runs_timeout;
+        } else {
+            ++state.runs_failed;
+        }
+        ++state.consecutive_fail;
+        state.consecutive_ok = 0;
+    }
+
+    CheckStatus next = state.status;
+    if (result.ok && state.status != CheckStatus::up &&
+        state.consecutive_ok >= state.schedule.rise) {
+        next = CheckStatus::up;
+    } else if (!result.ok) {
+        // From unknown the first failure is enough: it was never up, and saying so is clearer.
+        if (state.status == CheckStatus::unknown ||
+            (state.status == CheckStatus::up && state.consecutive_fail >= state.schedule.fall)) {
+            next = CheckStatus::down;
+        }
+    }
+    if (next == state.status) return std::nullopt;
+    Transition t{state.name, state.status, next, result.message};
+    state.status = next;
+    state.since = now;
+    return t;
+}
+
+bool is_stale(const CheckState& state, TimePoint now) {
+    if (!state.last_result) return false;  // never run: already `unknown`
+    const Duration limit = state.schedule.interval + state.schedule.timeout + std::chrono::seconds(1);
+    return now - *state.last_result > limit;
+}
+
+CheckStatus effective_status(const CheckState& state, TimePoint now) {
+    if (state.status == CheckStatus::up && is_stale(state, now)) return CheckStatus::down;
+    return state.status;
+}
+
+GroupResult evaluate(const Snapshot& snapshot, const std::string& group, TimePoint now,
+                     const std::set<std::string>& exclude) {
+    GroupResult out;
+    out.group = group;
+    bool critical_down = false;
+    bool optional_down = false;
+    std::string first_down;
+    for (const auto& state : snapshot.checks) {
+        if (!state.schedule.in_group(group)) continue;
+        CheckLine line{&state, effective_status(state, now), is_stale(state, now),
+                       exclude.count(state.name) > 0};
+        out.checks.push_back(line);
+        if (line.excluded || line.status == CheckStatus::up) continue;
+        if (state.schedule.critical) {
+            if (!critical_down) first_down = state.name;
+            critical_down = true;
+        } else {
+            optional_down = true;
+        }
+    }
+
+    if (group == "startup" && snapshot.startup_latched) {
+        // Latched: 200 whatever happens later, so a database blip never makes ECS replace tasks.
+        out.verdict = Verdict::ready;
+    } else if (group == "ready" && snapshot.draining) {
+        out.verdict = Verdict::draining;
+        out.reason = "draining";
+    } else if (group == "ready" && !snapshot.startup_latched) {
+        out.verdict = Verdict::not_ready;
+        out.reason = "startup checks have not all passed yet";
+    } else if (critical_down) {
+        out.verdict = Verdict::not_ready;
+        out.reason = "check " + first_down + " is down";
+    } else {
+        out.verdict = optional_down ? Verdict::degraded : Verdict::ready;
+    }
+    out.http_status =
+        (out.verdict == Verdict::ready || out.verdict == Verdict::degraded) ? 200 : 503;
+    return out;
+}
+
+}  // namespace readyprobe

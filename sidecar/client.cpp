@@ -1,0 +1,139 @@
+// `readyprobe check` and `readyprobe status`: small HTTP clients for images with no shell or curl.
+#include "commands.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+namespace readyprobe::cli {
+namespace {
+
+struct Target {
+    std::string base;  // scheme://host:port
+    std::string path;  // /path?query
+};
+
+// Throws ConfigError("URL", ...) on a malformed or non-HTTP URL.
+Target split(const std::string& text) {
+    Url u;
+    try {
+        u = parse_url(text);
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError("URL", std::string("bad URL: ") + e.what());
+    }
+    if (u.scheme != "http" && u.scheme != "https") throw ConfigError("URL", "must be http:// or https://");
+    if (u.host.empty()) throw ConfigError("URL", "has no host");
+    Target t;
+    const int port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
+    const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+    t.base = u.scheme + "://" + host + ":" + std::to_string(port);
+    t.path = u.path.empty() ? "/" : u.path;
+    for (std::size_t i = 0; i < u.query.size(); ++i) {
+        t.path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
+    }
+    return t;
+}
+
+httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& headers = {}) {
+    httplib::Client client(t.base);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    client.set_connection_timeout(ms);
+    client.set_read_timeout(ms);
+    client.set_write_timeout(ms);
+    client.set_keep_alive(false);
+    return client.Get(t.path, headers);
+}
+
+std::string describe(httplib::Error e) {
+    switch (e) {
+        case httplib::Error::Connection: return "cannot connect";
+        case httplib::Error::ConnectionTimeout: return "connect timed out";
+        case httplib::Error::Read: return "no response (timed out or connection closed)";
+        default: return "request failed (" + httplib::to_string(e) + ")";
+    }
+}
+
+std::string fit(std::string s, std::size_t width) {
+    if (s.size() > width) s = s.substr(0, width - 3) + "...";
+    return s;
+}
+
+std::string seconds_text(const nlohmann::json& v) {
+    if (!v.is_number()) return "-";
+    const double s = v.get<double>();
+    char buf[32];
+    if (s < 120) {
+        std::snprintf(buf, sizeof buf, "%.0fs", s);
+    } else if (s < 7200) {
+        std::snprintf(buf, sizeof buf, "%.0fm", s / 60);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1fh", s / 3600);
+    }
+    return buf;
+}
+
+}  // namespace
+
+std::string local_url(const Environment& env, const std::string& path) {
+    std::string port = "8081";
+    if (auto it = env.find("READYPROBE_LISTEN"); it != env.end()) {
+        auto colon = it->second.rfind(':');
+        if (colon != std::string::npos) port = it->second.substr(colon + 1);
+    }
+    return "http://127.0.0.1:" + port + path;
+}
+
+int check(const std::string& url, Duration timeout) {
+    const Target t = split(url);
+    auto res = get(t, timeout);
+    if (!res) {
+        std::cout << url << ": " << describe(res.error()) << "\n";
+        return 1;
+    }
+    std::string body = res->body.substr(0, res->body.find('\n'));
+    std::cout << res->status << " " << fit(body, 200) << "\n";
+    return res->status >= 200 && res->status < 300 ? 0 : 1;
+}
+
+int status(const std::string& url, Duration timeout) {
+    const Target t = split(url);
+    auto res = get(t, timeout, {{"Accept", "application/json"}});
+    if (!res) {
+        std::cerr << "readyprobe status: " << url << ": " << describe(res.error()) << "\n";
+        return 2;
+    }
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(res->body);
+    } catch (const nlohmann::json::exception&) {
+        std::cerr << "readyprobe status: " << url << " answered HTTP " << res->status
+                  << " without readyprobe JSON\n";
+        return 2;
+    }
+    const std::string overall = doc.value("status", "unknown");
+    std::printf("status: %s (HTTP %d)", overall.c_str(), res->status);
+    if (doc.contains("reason")) std::printf(" - %s", doc["reason"].get<std::string>().c_str());
+    std::printf("\n");
+    if (doc.contains("checks") && doc["checks"].is_object()) {
+        std::printf("%-20s %-8s %-9s %-7s %-10s %s\n", "CHECK", "STATUS", "CRITICAL", "SINCE", "LATENCY",
+                    "DETAIL");
+        for (auto& [name, c] : doc["checks"].items()) {
+            char latency[32] = "-";
+            if (c.contains("latency_ms") && c["latency_ms"].is_number()) {
+                std::snprintf(latency, sizeof latency, "%.1f ms", c["latency_ms"].get<double>());
+            }
+            std::printf("%-20s %-8s %-9s %-7s %-10s %s\n", fit(name, 20).c_str(),
+                        c.value("status", "?").c_str(), c.value("critical", true) ? "yes" : "no",
+                        seconds_text(c.contains("since_seconds") ? c["since_seconds"] : nlohmann::json()).c_str(),
+                        latency, fit(c.value("message", "-"), 80).c_str());
+        }
+    } else {
+        std::printf("(the instance does not reveal its checks: READYPROBE_DETAILS=none)\n");
+    }
+    return res->status == 200 ? 0 : 1;
+}
+
+}  // namespace readyprobe::cli

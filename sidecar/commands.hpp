@@ -1,0 +1,24 @@
+// The sidecar's subcommands; each returns the process exit code of the contract.
+#pragma once
+
+#include <readyprobe/config.hpp>
+
+#include <optional>
+#include <string>
+
+namespace readyprobe::cli {
+
+constexpr int kExitBadConfig = 2;
+
+int serve(const Settings& settings);
+int wait(const Settings& settings, Duration timeout);
+int check(const std::string& url, Duration timeout);
+int status(const std::string& url, Duration timeout);
+
+// Text or JSON lines on stderr, at the configured level.
+void setup_logging(const Settings& settings);
+
+// http://127.0.0.1:<port of READYPROBE_LISTEN><path>, for check and status.
+std::string local_url(const Environment& env, const std::string& path);
+
+}  // namespace readyprobe::cli

@@ -1,0 +1,95 @@
+// readyprobe: the sidecar executable. Thin: the CLI, then the library does the work.
+#include "commands.hpp"
+
+#include <readyprobe/version.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace {
+
+using namespace readyprobe;
+
+// Duration options are parsed by us, so a bad value names the option in our own words.
+Duration duration_option(const std::string& name, const std::string& text) {
+    try {
+        return parse_duration(text);
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(name, e.what());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"readyprobe: readiness checks for rolling deploys (PostgreSQL, Redis, HTTP, TCP, files).\n"
+                 "Configured with READYPROBE_* environment variables; see README.md.",
+                 "readyprobe"};
+    app.set_version_flag("--version", std::string("readyprobe ") + readyprobe::version());
+    app.require_subcommand(0, 1);
+
+    auto* serve_cmd = app.add_subcommand("serve", "Run the checks and serve /health, /readyz, /livez, "
+                                                  "/startupz and /metrics (the default)");
+    auto* config_cmd = app.add_subcommand("config", "Validate the configuration and print it, secrets masked");
+
+    std::string check_url;
+    std::string check_timeout = "2s";
+    auto* check_cmd = app.add_subcommand(
+        "check", "One GET (default: the local /startupz); exit 0 on 2xx, 1 otherwise: an ECS healthCheck");
+    check_cmd->add_option("URL", check_url, "URL to GET");
+    check_cmd->add_option("--timeout", check_timeout, "give up after this long (default 2s)");
+
+    std::string wait_timeout = "5m";
+    auto* wait_cmd = app.add_subcommand(
+        "wait", "Run the checks until every critical startup check passes; exit 0 ready, 1 timed out");
+    wait_cmd->add_option("--timeout", wait_timeout, "give up after this long (default 5m)");
+
+    std::string status_url;
+    std::string status_timeout = "2s";
+    auto* status_cmd =
+        app.add_subcommand("status", "Print every check of a running instance (default: the local one)");
+    status_cmd->add_option("URL", status_url, "URL of the instance's /health");
+    status_cmd->add_option("--timeout", status_timeout, "give up after this long (default 2s)");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "readyprobe: " << e.what() << " (see readyprobe --help)\n";
+        return cli::kExitBadConfig;
+    }
+
+    try {
+        const Environment env = current_environment();
+        if (*check_cmd) {
+            return cli::check(check_url.empty() ? cli::local_url(env, "/startupz") : check_url,
+                              duration_option("--timeout", check_timeout));
+        }
+        if (*status_cmd) {
+            return cli::status(status_url.empty() ? cli::local_url(env, "/health") : status_url,
+                               duration_option("--timeout", status_timeout));
+        }
+        const Duration wait_for = duration_option("--timeout", wait_timeout);
+        const Settings settings = load_settings(env);
+        if (*config_cmd) {
+            std::cout << settings.to_json() << "\n";
+            return 0;
+        }
+        cli::setup_logging(settings);
+        if (*wait_cmd) return cli::wait(settings, wait_for);
+        (void)serve_cmd;
+        return cli::serve(settings);
+    } catch (const ConfigError& e) {
+        std::cerr << "readyprobe: " << e.what() << "\n";
+        return cli::kExitBadConfig;
+    } catch (const std::exception& e) {
+        std::cerr << "readyprobe: " << e.what() << "\n";
+        return 1;
+    }
+}

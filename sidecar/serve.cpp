@@ -1,0 +1,120 @@
+// `readyprobe serve`: checks in the background, endpoints in the foreground, drain on SIGTERM.
+#include "commands.hpp"
+
+#include <readyprobe/checks.hpp>
+#include <readyprobe/http.hpp>
+#include <readyprobe/prober.hpp>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+namespace readyprobe::cli {
+namespace {
+
+// Server tuning (see docs/operations.md): the load balancer's probe must never queue behind
+// idle keep-alive clients, so the pool is larger than cpp-httplib's default of 8 and idle
+// connections are closed quickly.
+constexpr std::size_t kWorkerThreads = 32;
+constexpr std::size_t kKeepAliveMaxRequests = 1000;
+constexpr time_t kKeepAliveSeconds = 5;
+constexpr time_t kReadTimeoutSeconds = 5;
+constexpr time_t kWriteTimeoutSeconds = 5;
+constexpr std::size_t kMaxBody = 64 * 1024;
+
+void block_signals(sigset_t& set) {
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace
+
+int serve(const Settings& settings) {
+    // Signals are taken by a dedicated thread with sigwait; every other thread blocks them.
+    sigset_t signals;
+    block_signals(signals);
+
+    Prober prober;
+    add_checks(prober, settings.checks);
+
+    httplib::Server server;
+    server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+    server.set_tcp_nodelay(true);
+    server.set_keep_alive_max_count(kKeepAliveMaxRequests);
+    server.set_keep_alive_timeout(kKeepAliveSeconds);
+    server.set_read_timeout(kReadTimeoutSeconds, 0);
+    server.set_write_timeout(kWriteTimeoutSeconds, 0);
+    server.set_payload_max_length(kMaxBody);
+    const EndpointOptions endpoint_options{settings.details, ""};
+    // Probe paths are answered before routing: no regex matching on the hot path.
+    server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+        return handle_probe_request(prober, endpoint_options, req, res)
+                   ? httplib::Server::HandlerResponse::Handled
+                   : httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    if (!server.bind_to_port(settings.listen_host, settings.listen_port)) {
+        const int err = errno;
+        std::cerr << "READYPROBE_LISTEN: cannot listen on " << settings.listen_host << ":"
+                  << settings.listen_port << ": " << (err ? std::strerror(err) : "bind failed") << "\n";
+        return kExitBadConfig;
+    }
+
+    spdlog::info("readyprobe {} serving on {}:{} with {} check(s), details={}", READYPROBE_VERSION,
+                 settings.listen_host, settings.listen_port, settings.checks.size(),
+                 settings.details == Details::none     ? "none"
+                 : settings.details == Details::status ? "status"
+                                                       : "full");
+    for (const auto& c : settings.checks) {
+        spdlog::info("check {}: {} every {} ms, timeout {} ms, groups {}{}", c.name, c.url.redacted(),
+                     to_ms(c.schedule.interval), to_ms(c.schedule.timeout),
+                     [&] {
+                         std::string g;
+                         for (const auto& x : c.schedule.groups) g += (g.empty() ? "" : ",") + x;
+                         return g;
+                     }(),
+                     c.schedule.critical ? "" : " (non-critical)");
+    }
+    prober.start();
+
+    int exit_code = 0;
+    std::thread signal_thread([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        if (sig == 0) return;
+        prober.drain();
+        spdlog::info("{} received: /health answers 503 from now on; exiting in {} ms "
+                     "(a second signal exits at once)",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT", to_ms(settings.drain));
+        const auto drain_ms = to_ms(settings.drain);
+        timespec ts{static_cast<time_t>(drain_ms / 1000), static_cast<long>((drain_ms % 1000) * 1'000'000)};
+        const int second = sigtimedwait(&signals, nullptr, &ts);
+        if (second > 0) {
+            spdlog::warn("second signal: exiting without waiting for the drain to finish");
+            spdlog::default_logger()->flush();
+            std::_Exit(128 + second);
+        }
+        spdlog::info("drain complete, stopping");
+        server.stop();
+    });
+
+    const bool ok = server.listen_after_bind();
+    if (!ok) {
+        spdlog::error("the HTTP server stopped unexpectedly");
+        exit_code = 1;
+        // Let the signal thread finish: wake it as if a SIGTERM had arrived.
+        kill(getpid(), SIGTERM);
+    }
+    signal_thread.join();
+    prober.stop();
+    spdlog::info("stopped");
+    return exit_code;
+}
+
+}  // namespace readyprobe::cli

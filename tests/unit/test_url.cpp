@@ -1,0 +1,233 @@
+// parse_url: schemes, userinfo decoding, query password, IPv6, ports, redaction.
+#include <readyprobe/url.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+using readyprobe::parse_url;
+using readyprobe::percent_decode;
+using readyprobe::Url;
+
+TEST_CASE("parse_url: postgres URL with user, password, port, path and query", "[url]") {
+    const Url u = parse_url("postgres://app:s3cret@db.internal:6432/orders?sslmode=require");
+    CHECK(u.scheme == "postgres");
+    CHECK(u.user == "app");
+    CHECK(u.password.reveal() == "s3cret");
+    CHECK(u.host == "db.internal");
+    CHECK(u.port == 6432);
+    CHECK(u.path == "/orders");
+    REQUIRE(u.query.size() == 1);
+    CHECK(u.query[0].first == "sslmode");
+    CHECK(u.query[0].second == "require");
+    CHECK(u.param("sslmode") == "require");
+    CHECK(u.param("missing", "fallback") == "fallback");
+}
+
+TEST_CASE("parse_url: postgresql scheme is lower-cased and the port is optional", "[url]") {
+    const Url u = parse_url("PostgreSQL://db/orders");
+    CHECK(u.scheme == "postgresql");
+    CHECK(u.host == "db");
+    CHECK(u.port == 0);
+    CHECK(u.user.empty());
+    CHECK(u.password.empty());
+    CHECK(u.path == "/orders");
+}
+
+TEST_CASE("parse_url: redis URL with password only and a database path", "[url]") {
+    const Url u = parse_url("redis://:pw@cache:6380/2");
+    CHECK(u.scheme == "redis");
+    CHECK(u.user.empty());
+    CHECK(u.password.reveal() == "pw");
+    CHECK(u.host == "cache");
+    CHECK(u.port == 6380);
+    CHECK(u.path == "/2");
+}
+
+TEST_CASE("parse_url: http and https URLs", "[url]") {
+    const Url h = parse_url("http://app:8080/healthz?deep=1&x=y");
+    CHECK(h.scheme == "http");
+    CHECK(h.host == "app");
+    CHECK(h.port == 8080);
+    CHECK(h.path == "/healthz");
+    CHECK(h.param("deep") == "1");
+    CHECK(h.param("x") == "y");
+
+    const Url s = parse_url("https://example.com");
+    CHECK(s.scheme == "https");
+    CHECK(s.host == "example.com");
+    CHECK(s.port == 0);
+    CHECK(s.path.empty());
+    CHECK(s.query.empty());
+}
+
+TEST_CASE("parse_url: tcp and file URLs", "[url]") {
+    const Url t = parse_url("tcp://10.0.0.5:5432");
+    CHECK(t.scheme == "tcp");
+    CHECK(t.host == "10.0.0.5");
+    CHECK(t.port == 5432);
+
+    const Url f = parse_url("file:///var/run/app/ready");
+    CHECK(f.scheme == "file");
+    CHECK(f.host.empty());
+    CHECK(f.path == "/var/run/app/ready");
+}
+
+TEST_CASE("parse_url: user and password are percent-decoded", "[url]") {
+    const Url u = parse_url("postgres://my%20user:p%40ss%3Aword%25@db:5432/x");
+    CHECK(u.user == "my user");
+    CHECK(u.password.reveal() == "p@ss:word%");
+    CHECK(u.host == "db");
+    CHECK(u.port == 5432);
+}
+
+TEST_CASE("parse_url: an unencoded @ or : in the password is kept", "[url]") {
+    const Url at = parse_url("postgres://u:p@ss@db:5432/x");
+    CHECK(at.user == "u");
+    CHECK(at.password.reveal() == "p@ss");
+    CHECK(at.host == "db");
+
+    const Url colon = parse_url("postgres://u:a:b:c@db/x");
+    CHECK(colon.user == "u");
+    CHECK(colon.password.reveal() == "a:b:c");
+    CHECK(colon.host == "db");
+}
+
+TEST_CASE("parse_url: password from the query goes into the secret and out of the query", "[url]") {
+    const Url u = parse_url("redis://cache:6379/0?password=q%40pw&timeout=3");
+    CHECK(u.password.reveal() == "q@pw");
+    REQUIRE(u.query.size() == 1);
+    CHECK(u.query[0].first == "timeout");
+    CHECK(u.param("password", "none") == "none");
+    CHECK(u.redacted().find("q@pw") == std::string::npos);
+    CHECK(u.redacted().find("q%40pw") == std::string::npos);
+    CHECK(u.redacted().find("password=") == std::string::npos);
+}
+
+TEST_CASE("parse_url: query values are percent-decoded", "[url]") {
+    const Url u = parse_url("http://h/p?a=b%20c&flag");
+    CHECK(u.param("a") == "b c");
+    CHECK(u.param("flag", "absent") == "");
+}
+
+TEST_CASE("parse_url: IPv6 host in brackets", "[url]") {
+    const Url u = parse_url("postgres://u:pw@[::1]:5432/db");
+    CHECK(u.host == "::1");
+    CHECK(u.port == 5432);
+    CHECK(u.authority() == "[::1]:5432");
+    CHECK(u.path == "/db");
+
+    const Url no_port = parse_url("tcp://[fe80::1]");
+    CHECK(no_port.host == "fe80::1");
+    CHECK(no_port.port == 0);
+    CHECK(no_port.authority() == "[fe80::1]");
+
+    CHECK_THROWS_AS(parse_url("tcp://[::1:5432"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://[::1]5432"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://[::1]:"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://[zz::1]:1"), std::invalid_argument);
+}
+
+TEST_CASE("parse_url: port range and syntax errors", "[url]") {
+    CHECK(parse_url("tcp://h:1").port == 1);
+    CHECK(parse_url("tcp://h:65535").port == 65535);
+    CHECK_THROWS_AS(parse_url("tcp://h:0"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://h:65536"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://h:99999"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://h:123456"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://h:54a"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://h:abc"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://h:-1"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("tcp://h:"), std::invalid_argument);
+    CHECK_THROWS_WITH(parse_url("tcp://h:65536"), Catch::Contains("65536"));
+    CHECK_THROWS_WITH(parse_url("tcp://h:12ab"), Catch::Contains("12ab"));
+}
+
+TEST_CASE("parse_url: missing or bad scheme and bad host", "[url]") {
+    CHECK_THROWS_AS(parse_url("db.internal:5432"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("://db:5432"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url(""), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("post gres://db"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("http://bad host/"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://u:p%zz@db/x"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://u:p%4@db/x"), std::invalid_argument);
+}
+
+TEST_CASE("parse_url: errors about a bad password encoding do not contain the password", "[url][secret]") {
+    try {
+        parse_url("postgres://u:hunter2%zz@db/x");
+        FAIL("expected std::invalid_argument");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+    }
+    try {
+        parse_url("redis://cache/0?password=hunter2%zz");
+        FAIL("expected std::invalid_argument");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+    }
+}
+
+TEST_CASE("Url::redacted never contains the password", "[url][secret]") {
+    struct Case {
+        const char* url;
+        const char* password;  // decoded
+    };
+    const Case cases[] = {
+        {"postgres://app:plainpw@db:5432/orders", "plainpw"},
+        {"postgres://app:p@ss@db:5432/orders", "p@ss"},
+        {"postgres://app:pa:ss:wd@db:5432/orders", "pa:ss:wd"},
+        {"postgres://app:p%40ss@db:5432/orders", "p@ss"},
+        {"postgres://app:with spaces here@db:5432/orders", "with spaces here"},
+        {"postgres://app:with%20space@db/orders", "with space"},
+        {"redis://:only-pw@cache:6379/1", "only-pw"},
+        {"redis://cache:6379/1?password=querypw", "querypw"},
+        {"postgres://app@[::1]:5432/db?password=v6pw&sslmode=disable", "v6pw"},
+    };
+    for (const auto& c : cases) {
+        INFO("url: " << c.url);
+        const Url u = parse_url(c.url);
+        REQUIRE(u.password.reveal() == c.password);
+        const std::string r = u.redacted();
+        INFO("redacted: " << r);
+        CHECK(r.find(c.password) == std::string::npos);
+        CHECK(r.find("***") != std::string::npos);
+        // The raw (possibly encoded) userinfo password must not be there either.
+        CHECK(r.find("p%40ss") == std::string::npos);
+    }
+}
+
+TEST_CASE("Url::redacted keeps everything but the password", "[url]") {
+    CHECK(parse_url("postgres://app:pw@db:5432/orders?sslmode=require").redacted() ==
+          "postgres://app:***@db:5432/orders?sslmode=require");
+    CHECK(parse_url("redis://cache:6379/0?password=x").redacted() == "redis://:***@cache:6379/0");
+    CHECK(parse_url("http://app:8080/healthz").redacted() == "http://app:8080/healthz");
+    CHECK(parse_url("postgres://app@db/orders").redacted() == "postgres://app@db/orders");
+    CHECK(parse_url("tcp://[::1]:5432").redacted() == "tcp://[::1]:5432");
+}
+
+TEST_CASE("Url::authority is host:port with IPv6 brackets", "[url]") {
+    CHECK(parse_url("postgres://u:pw@db.internal:5432/x").authority() == "db.internal:5432");
+    CHECK(parse_url("redis://cache").authority() == "cache");
+    CHECK(parse_url("tcp://[2001:db8::7]:443").authority() == "[2001:db8::7]:443");
+    CHECK(parse_url("http://127.0.0.1:80/").authority() == "127.0.0.1:80");
+}
+
+TEST_CASE("Url: Secret prints as *** on a stream", "[url][secret]") {
+    const Url u = parse_url("postgres://u:topsecret@db/x");
+    std::ostringstream os;
+    os << u.password;
+    CHECK(os.str() == "***");
+}
+
+TEST_CASE("percent_decode", "[url]") {
+    CHECK(percent_decode("a%20b") == "a b");
+    CHECK(percent_decode("%41%62c") == "Abc");
+    CHECK(percent_decode("100%25") == "100%");
+    CHECK(percent_decode("plain") == "plain");
+    CHECK_THROWS_AS(percent_decode("%"), std::invalid_argument);
+    CHECK_THROWS_AS(percent_decode("%2"), std::invalid_argument);
+    CHECK_THROWS_AS(percent_decode("%g1"), std::invalid_argument);
+}
