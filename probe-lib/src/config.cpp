@@ -1,5 +1,7 @@
 #include <readyprobe/config.hpp>
 
+#include "checks/migration.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -20,8 +22,6 @@ constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
 const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
                                            "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
                                            "POOL",     "MIGRATION", "REQUIRE"};
-// Options the contract names that this version does not implement yet.
-const std::vector<std::string> kPlannedOptions = {"POOL", "MIGRATION", "REQUIRE"};
 
 const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "TIMEOUT",   "RISE",
                                            "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
@@ -356,8 +356,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
     sc.rise = s.rise;
     sc.fall = s.fall;
     for (const auto& [word, raw] : rc.options) {
-        if (contains(kPlannedOptions, word)) {
-            throw ConfigError(raw.where, word + " is not supported by this version of readyprobe yet");
+        if ((word == "POOL" || word == "MIGRATION" || word == "REQUIRE") && spec.kind != "postgres") {
+            throw ConfigError(raw.where, word + " is for postgres checks only");
         }
         if (word == "INTERVAL") {
             sc.interval = parse_duration_at(raw);
@@ -387,6 +387,27 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
                 throw ConfigError(raw.where, "a " + spec.kind + " check has no password");
             }
             spec.url.password = Secret(raw.value);
+        } else if (word == "POOL") {
+            const std::string v = trim(raw.value);
+            if (v.empty() || v.size() > 3 ||
+                !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+                std::stoi(v) < 1 || std::stoi(v) > 100) {
+                throw ConfigError(raw.where, "must be a number of connections from 1 to 100, not " + shown(raw.value));
+            }
+            spec.pool = std::stoi(v);
+        } else if (word == "MIGRATION") {
+            try {
+                detail::parse_migration(trim(raw.value));
+            } catch (const std::invalid_argument& e) {
+                throw ConfigError(raw.where, e.what());
+            }
+            spec.migration = trim(raw.value);
+        } else if (word == "REQUIRE") {
+            try {
+                spec.require = detail::parse_require(raw.value);
+            } catch (const std::invalid_argument& e) {
+                throw ConfigError(raw.where, e.what());
+            }
         } else if (word == "EXPECT") {
             if (spec.kind != "http") throw ConfigError(raw.where, "EXPECT is for http checks only");
             try {
@@ -476,6 +497,20 @@ Details parse_details(const std::string& text) {
     if (v == "status") return Details::status;
     if (v == "full") return Details::full;
     throw std::invalid_argument("must be none, status or full, not " + shown(text));
+}
+
+CheckSpec check_spec(const std::string& name, const std::string& url, Schedule schedule) {
+    if (!valid_name(name)) throw ConfigError(name, "check names are lower-case letters, digits and _");
+    RawCheck raw;
+    raw.url = Raw{url, name};
+    Settings defaults;
+    defaults.interval = schedule.interval;
+    defaults.timeout = schedule.timeout;
+    defaults.rise = schedule.rise;
+    defaults.fall = schedule.fall;
+    CheckSpec spec = parse_check(name, raw, defaults);
+    spec.schedule = std::move(schedule);
+    return spec;
 }
 
 Environment current_environment() {
@@ -573,6 +608,9 @@ std::string Settings::to_json() const {
         cj["groups"] = c.schedule.groups;
         cj["critical"] = c.schedule.critical;
         if (!c.url.password.empty()) cj["password"] = "***";
+        if (c.pool > 0) cj["pool"] = c.pool;
+        if (!c.migration.empty()) cj["migration"] = c.migration;
+        if (!c.require.empty()) cj["require"] = c.require;
         if (c.kind == "http") {
             std::vector<std::string> ranges;
             for (const auto& r : c.expect) {

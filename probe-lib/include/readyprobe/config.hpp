@@ -35,6 +35,10 @@ struct CheckSpec {
     Url url;           // password already overridden by PASSWORD
     Schedule schedule;
     std::vector<StatusRange> expect{{200, 399}};  // http only
+    // PostgreSQL only:
+    int pool = 0;                      // POOL: keep this many connections open and validated
+    std::string migration;             // MIGRATION: "<tool>>=<version>" or "<tool>=<version>"
+    std::vector<std::string> require;  // REQUIRE: "table" or "table.column" that must exist
 };
 
 enum class LogFormat { text, json };
@@ -71,6 +75,12 @@ struct LoadOptions {
 // Parses READYPROBE_* variables (and the JSON file named by READYPROBE_CONFIG; the environment
 // wins). Throws ConfigError naming the first bad variable or JSON path.
 Settings load_settings(const Environment& env, LoadOptions options = {});
+
+// One check from a URL, for applications that build checks in code:
+//   prober.add("db", make_check(check_spec("db", "postgres://app@db/orders")));
+// The kind comes from the scheme; `schedule` and options can be adjusted on the result.
+// Throws ConfigError (where() is the name) for a bad URL or an unsupported scheme.
+CheckSpec check_spec(const std::string& name, const std::string& url, Schedule schedule = {});
 
 // "250ms", "2s", "1.5s", "1m", "1h". Throws std::invalid_argument.
 Duration parse_duration(const std::string& text);

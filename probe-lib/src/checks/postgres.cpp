@@ -1,6 +1,9 @@
-// PostgreSQL: SELECT 1 over libpq's non-blocking API, so a hung server cannot hold a run past
-// its deadline. The connection is reused between runs and dropped after any failure.
+// PostgreSQL: SELECT 1 over libpq's non-blocking API on one connection, or on a pool of N kept
+// connections (POOL), then optionally the migration gate (MIGRATION) and the required schema
+// (REQUIRE). Every socket wait is bounded by the run's deadline, so a hung server is a timeout,
+// never a hang. Connections are reused between runs; any failure drops the connection it hit.
 #include "io.hpp"
+#include "migration.hpp"
 
 #include <readyprobe/checks.hpp>
 
@@ -8,6 +11,7 @@
 #include <poll.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace readyprobe {
@@ -48,134 +52,361 @@ std::string simplify(std::string message) {
     }
     if (message.find("too many clients") != std::string::npos ||
         message.find("remaining connection slots are reserved") != std::string::npos) {
-        return "too many connections: " + message;
+        return "no free connection slots on the server (" + message + ")";
     }
     return message.empty() ? "unknown error" : detail::lower_first(message);
 }
 
+// `?search_path=a,b` in the URL (libpq has no such keyword): the schema of the migration
+// history table and of REQUIRE's tables.
+std::string search_path(const Url& u) {
+    const std::string path = u.param("search_path");
+    if (path.empty()) return "";
+    std::string escaped;
+    for (char c : path) {
+        if (c == ' ' || c == '\\') escaped.push_back('\\');
+        escaped.push_back(c);
+    }
+    return " -c search_path=" + escaped;
+}
+
+// libpq connection keywords for a check, kept alive as long as the check.
+struct ConnectParams {
+    std::vector<std::string> storage;
+    std::vector<const char*> keys;
+    std::vector<const char*> values;
+
+    explicit ConnectParams(const CheckSpec& spec) {
+        const Url& u = spec.url;
+        const long long timeout_ms = to_ms(spec.schedule.timeout);
+        std::vector<std::pair<std::string, std::string>> kv = {
+            {"host", u.host},
+            {"port", u.port ? std::to_string(u.port) : ""},
+            {"dbname", u.path.size() > 1 ? percent_decode(u.path.substr(1)) : ""},
+            {"user", u.user},
+            {"password", u.password.reveal()},
+            {"application_name", "readyprobe"},
+            // Whole seconds, libpq's minimum is 2; the real bound is our own poll on the deadline.
+            {"connect_timeout", std::to_string(std::max(2LL, (timeout_ms + 999) / 1000))},
+            // The server cancels a stuck statement by itself, so a timed-out run leaves no work.
+            {"options", "-c statement_timeout=" + std::to_string(timeout_ms) + search_path(u)},
+        };
+        for (const auto& [k, v] : u.query) {
+            if (k != "application_name" && k != "options" && k != "connect_timeout" && k != "search_path") {
+                kv.emplace_back(k, v);
+            }
+        }
+        storage.reserve(kv.size() * 2);
+        for (const auto& [k, v] : kv) {
+            if (v.empty()) continue;
+            storage.push_back(k);
+            storage.push_back(v);
+        }
+        for (std::size_t i = 0; i < storage.size(); i += 2) {
+            keys.push_back(storage[i].c_str());
+            values.push_back(storage[i + 1].c_str());
+        }
+        keys.push_back(nullptr);
+        values.push_back(nullptr);
+    }
+};
+
+// One connection and the statement in flight on it, as a small state machine driven by poll().
+class Session {
+public:
+    enum class Phase { idle, connecting, flushing, waiting, done };
+
+    bool open() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+    bool reused() const { return reused_; }
+    Phase phase() const { return phase_; }
+    const std::optional<std::string>& error() const { return error_; }
+    bool timed_out() const { return timed_out_; }
+    PGresult* result() const { return result_.get(); }
+    const std::string& sqlstate() const { return sqlstate_; }
+
+    // Starts `sql` (with at most one text parameter), connecting first if needed.
+    void begin(const ConnectParams& params, std::string sql, std::optional<std::string> param = std::nullopt) {
+        sql_ = std::move(sql);
+        param_ = std::move(param);
+        error_.reset();
+        sqlstate_.clear();
+        timed_out_ = false;
+        result_.reset();
+        reused_ = open();
+        if (reused_) {
+            send();
+            return;
+        }
+        conn_.reset(PQconnectStartParams(params.keys.data(), params.values.data(), 0));
+        if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
+            fail(conn_ ? PQerrorMessage(conn_.get()) : "out of memory");
+            return;
+        }
+        poll_state_ = PGRES_POLLING_WRITING;
+        phase_ = Phase::connecting;
+    }
+
+    int fd() const { return conn_ ? PQsocket(conn_.get()) : -1; }
+
+    short events() const {
+        switch (phase_) {
+            case Phase::connecting: return poll_state_ == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+            case Phase::flushing: return POLLIN | POLLOUT;
+            case Phase::waiting: return POLLIN;
+            default: return 0;
+        }
+    }
+
+    // The socket is ready for events(): advance as far as possible without blocking.
+    void step() {
+        PGconn* c = conn_.get();
+        if (phase_ == Phase::connecting) {
+            poll_state_ = PQconnectPoll(c);
+            if (poll_state_ == PGRES_POLLING_FAILED) return fail(PQerrorMessage(c));
+            if (poll_state_ != PGRES_POLLING_OK) return;
+            if (PQsetnonblocking(c, 1) != 0) return fail(PQerrorMessage(c));
+            return send();
+        }
+        if (!PQconsumeInput(c)) return fail(PQerrorMessage(c));
+        if (phase_ == Phase::flushing) return flush();
+        if (phase_ == Phase::waiting) collect();
+    }
+
+    void abandon_on_timeout() {
+        timed_out_ = true;
+        conn_.reset();  // never reuse a connection with a statement in flight
+        phase_ = Phase::done;
+    }
+
+    void drop() {
+        conn_.reset();
+        phase_ = Phase::idle;
+    }
+
+private:
+    void send() {
+        PGconn* c = conn_.get();
+        const char* values[1] = {param_ ? param_->c_str() : nullptr};
+        if (!PQsendQueryParams(c, sql_.c_str(), param_ ? 1 : 0, nullptr, param_ ? values : nullptr, nullptr,
+                               nullptr, 0)) {
+            return fail(PQerrorMessage(c));
+        }
+        phase_ = Phase::flushing;
+        flush();
+    }
+
+    void flush() {
+        const int r = PQflush(conn_.get());
+        if (r < 0) return fail(PQerrorMessage(conn_.get()));
+        if (r == 0) {
+            phase_ = Phase::waiting;
+            collect();
+        }
+    }
+
+    void collect() {
+        PGconn* c = conn_.get();
+        while (!PQisBusy(c)) {
+            PgResult r(PQgetResult(c));
+            if (!r) {
+                phase_ = Phase::done;
+                if (!result_ && !error_) error_ = "no result";
+                return;
+            }
+            const ExecStatusType st = PQresultStatus(r.get());
+            if (st == PGRES_FATAL_ERROR && !error_) {
+                const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+                sqlstate_ = state ? state : "";
+                error_ = simplify(PQresultErrorMessage(r.get()));
+            } else if (st == PGRES_TUPLES_OK && !result_) {
+                result_ = std::move(r);
+            }
+        }
+    }
+
+    void fail(const std::string& message) {
+        error_ = simplify(message);
+        conn_.reset();
+        phase_ = Phase::done;
+    }
+
+    PgConn conn_;
+    Phase phase_ = Phase::idle;
+    PostgresPollingStatusType poll_state_ = PGRES_POLLING_WRITING;
+    std::string sql_;
+    std::optional<std::string> param_;
+    std::optional<std::string> error_;
+    bool timed_out_ = false;
+    bool reused_ = false;
+    PgResult result_;
+    std::string sqlstate_;
+};
+
+// Drives every session until it is done or the deadline passes (then it is abandoned).
+void drive(const std::vector<Session*>& sessions, Deadline deadline) {
+    for (;;) {
+        std::vector<pollfd> fds;
+        std::vector<Session*> active;
+        for (Session* s : sessions) {
+            if (s->phase() == Session::Phase::done || s->phase() == Session::Phase::idle) continue;
+            fds.push_back({s->fd(), s->events(), 0});
+            active.push_back(s);
+        }
+        if (active.empty()) return;
+        const long long left = detail::remaining_ms(deadline);
+        const int rc = left > 0 ? ::poll(fds.data(), fds.size(), static_cast<int>(left)) : 0;
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc <= 0) {
+            if (rc == 0 && detail::remaining_ms(deadline) > 0) continue;
+            for (Session* s : active) s->abandon_on_timeout();
+            return;
+        }
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (fds[i].revents != 0) active[i]->step();
+        }
+    }
+}
+
 class PostgresCheck final : public Check {
 public:
-    explicit PostgresCheck(const CheckSpec& spec) : spec_(spec) {}
+    explicit PostgresCheck(const CheckSpec& spec)
+        : spec_(spec), params_(spec), sessions_(static_cast<std::size_t>(std::max(1, spec.pool))) {
+        if (!spec.migration.empty()) migration_ = detail::parse_migration(spec.migration);
+    }
 
     std::string kind() const override { return "postgres"; }
 
     Result run(Deadline deadline) override {
-        const bool reused = static_cast<bool>(conn_);
-        Result r = attempt(deadline);
-        // A reused connection may have been broken by a server restart or failover: one fresh
-        // attempt within the same deadline before reporting a failure.
-        if (!r.ok && !r.timed_out && reused && detail::remaining_ms(deadline) > 0) {
-            r = attempt(deadline);
-        }
-        if (!r.ok) r.message = mask(r.message, {spec_.url.password});
+        Result r = run_unmasked(deadline);
+        r.message = mask(r.message, {spec_.url.password});
         return r;
     }
 
 private:
-    Result attempt(Deadline deadline) {
-        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
-            conn_.reset();
-            if (Result r = connect(deadline); !r.ok) {
-                conn_.reset();
-                return r;
-            }
-        }
-        Result r = query(deadline);
-        if (!r.ok) conn_.reset();  // never reuse a connection after a failure
+    Result timeout(const std::string& context = "") const {
+        Result r = Result::timeout(spec_.schedule.timeout);
+        if (!context.empty()) r.message += " (" + context + ")";
         return r;
     }
 
-    Result timeout() const { return Result::timeout(spec_.schedule.timeout); }
-
-    Result connect(Deadline deadline) {
-        const Url& u = spec_.url;
-        const std::string port = u.port ? std::to_string(u.port) : "";
-        const std::string dbname = u.path.size() > 1 ? percent_decode(u.path.substr(1)) : "";
-        const long long timeout_ms = to_ms(spec_.schedule.timeout);
-        // connect_timeout is in whole seconds (libpq's minimum is 2); the real bound is our poll.
-        const std::string connect_timeout = std::to_string(std::max(2LL, (timeout_ms + 999) / 1000));
-        // The server cancels a stuck statement by itself, so a timed-out run leaves no work behind.
-        const std::string options = "-c statement_timeout=" + std::to_string(timeout_ms);
-
-        std::vector<const char*> keys;
-        std::vector<const char*> values;
-        auto add = [&](const char* k, const std::string& v) {
-            if (v.empty()) return;
-            keys.push_back(k);
-            values.push_back(v.c_str());
-        };
-        add("host", u.host);
-        add("port", port);
-        add("dbname", dbname);
-        add("user", u.user);
-        add("password", u.password.reveal());
-        add("application_name", "readyprobe");
-        add("connect_timeout", connect_timeout);
-        add("options", options);
-        for (const auto& [k, v] : u.query) {
-            if (k == "application_name" || k == "options" || k == "connect_timeout") continue;
-            keys.push_back(k.c_str());
-            values.push_back(v.c_str());
+    Result run_unmasked(Deadline deadline) {
+        std::vector<Session*> all;
+        for (auto& s : sessions_) {
+            s.begin(params_, "SELECT 1");
+            all.push_back(&s);
         }
-        keys.push_back(nullptr);
-        values.push_back(nullptr);
-
-        conn_.reset(PQconnectStartParams(keys.data(), values.data(), 0));
-        if (!conn_) return Result::fail("out of memory");
-        if (PQstatus(conn_.get()) == CONNECTION_BAD) return Result::fail(simplify(PQerrorMessage(conn_.get())));
-
-        PostgresPollingStatusType state = PGRES_POLLING_WRITING;
-        for (;;) {
-            if (state == PGRES_POLLING_OK) break;
-            if (state == PGRES_POLLING_FAILED) return Result::fail(simplify(PQerrorMessage(conn_.get())));
-            const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-            const detail::Wait w = detail::wait_fd(PQsocket(conn_.get()), events, deadline);
-            if (w == detail::Wait::timeout) return timeout();
-            if (w == detail::Wait::error) return Result::fail("poll failed");
-            state = PQconnectPoll(conn_.get());
+        drive(all, deadline);
+        // A kept connection may have been broken by a restart or failover: one fresh attempt
+        // for those within the same deadline before reporting a failure.
+        std::vector<Session*> retry;
+        for (auto& s : sessions_) {
+            if (s.error() && !s.timed_out() && s.reused()) {
+                s.drop();
+                s.begin(params_, "SELECT 1");
+                retry.push_back(&s);
+            }
         }
-        if (PQsetnonblocking(conn_.get(), 1) != 0) return Result::fail(simplify(PQerrorMessage(conn_.get())));
+        if (!retry.empty()) drive(retry, deadline);
+
+        const std::size_t n = sessions_.size();
+        std::size_t healthy = 0;
+        bool any_timeout = false;
+        std::string first_error;
+        for (auto& s : sessions_) {
+            if (s.timed_out()) {
+                any_timeout = true;
+            } else if (s.error()) {
+                if (first_error.empty()) first_error = *s.error();
+                s.drop();
+            } else {
+                ++healthy;
+            }
+        }
+        const std::string pool_text = std::to_string(healthy) + "/" + std::to_string(n) + " connections";
+        if (healthy < n) {
+            if (any_timeout && first_error.empty()) return timeout(n > 1 ? pool_text : "");
+            return Result::fail(n > 1 ? pool_text + ": " + first_error : first_error);
+        }
+
+        std::vector<std::string> details;
+        if (n > 1) details.push_back(pool_text);
+        if (migration_) {
+            Result r = check_migration(deadline, details);
+            if (!r.ok) return r;
+        }
+        if (!spec_.require.empty()) {
+            Result r = check_require(deadline);
+            if (!r.ok) return r;
+        }
+        std::string message;
+        for (const auto& d : details) message += (message.empty() ? "" : ", ") + d;
+        return Result::pass(message.empty() ? "ok" : message);
+    }
+
+    // Runs one statement on the first connection; nullopt and `out` set on failure.
+    std::optional<std::vector<detail::Row>> query(const std::string& sql, std::optional<std::string> param,
+                                                  Deadline deadline, Result& out, const std::string& what) {
+        Session& s = sessions_.front();
+        s.begin(params_, sql, std::move(param));
+        drive({&s}, deadline);
+        if (s.timed_out()) {
+            out = timeout(what);
+            return std::nullopt;
+        }
+        if (s.error()) {
+            if (s.sqlstate() == "42P01") {
+                out = Result::fail("undefined table");  // the connection itself is fine
+            } else {
+                out = Result::fail(*s.error());
+                s.drop();
+            }
+            return std::nullopt;
+        }
+        std::vector<detail::Row> rows;
+        PGresult* res = s.result();
+        for (int i = 0; res && i < PQntuples(res); ++i) {
+            detail::Row row;
+            for (int j = 0; j < PQnfields(res); ++j) {
+                row.values.emplace_back(PQgetvalue(res, i, j));
+                row.nulls.push_back(PQgetisnull(res, i, j) != 0);
+            }
+            rows.push_back(std::move(row));
+        }
+        return rows;
+    }
+
+    Result check_migration(Deadline deadline, std::vector<std::string>& details) {
+        const auto q = detail::migration_query(*migration_);
+        Result failure;
+        auto rows = query(q.sql, std::nullopt, deadline, failure, "migration query");
+        if (!rows) {
+            if (failure.message == "undefined table") {
+                return Result::fail("no " + migration_->tool + " history table (" + q.table + ")");
+            }
+            return failure;
+        }
+        std::string current;
+        const std::string problem = detail::evaluate_migration(*migration_, *rows, current);
+        if (!problem.empty()) return Result::fail(problem);
+        details.push_back(migration_->tool + " at " + current);
         return Result::pass();
     }
 
-    Result query(Deadline deadline) {
-        PGconn* c = conn_.get();
-        if (!PQsendQuery(c, "SELECT 1")) return Result::fail(simplify(PQerrorMessage(c)));
-        for (;;) {
-            const int flushed = PQflush(c);
-            if (flushed == 0) break;
-            if (flushed < 0) return Result::fail(simplify(PQerrorMessage(c)));
-            const detail::Wait w = detail::wait_fd(PQsocket(c), POLLOUT | POLLIN, deadline);
-            if (w == detail::Wait::timeout) return timeout();
-            if (w == detail::Wait::error) return Result::fail("poll failed");
-            if (!PQconsumeInput(c)) return Result::fail(simplify(PQerrorMessage(c)));
-        }
-        Result outcome = Result::fail("no result");
-        for (;;) {
-            while (PQisBusy(c)) {
-                const detail::Wait w = detail::wait_fd(PQsocket(c), POLLIN, deadline);
-                if (w == detail::Wait::timeout) return timeout();
-                if (w == detail::Wait::error) return Result::fail("poll failed");
-                if (!PQconsumeInput(c)) return Result::fail(simplify(PQerrorMessage(c)));
-            }
-            PgResult res(PQgetResult(c));
-            if (!res) break;
-            const ExecStatusType st = PQresultStatus(res.get());
-            if (st == PGRES_TUPLES_OK && PQntuples(res.get()) == 1 &&
-                std::string(PQgetvalue(res.get(), 0, 0)) == "1") {
-                outcome = Result::pass();
-            } else if (st == PGRES_FATAL_ERROR) {
-                const char* msg = PQresultErrorMessage(res.get());
-                outcome = Result::fail(simplify(msg ? msg : "query failed"));
-            } else if (outcome.message == "no result") {
-                outcome = Result::fail(std::string("unexpected result: ") + PQresStatus(st));
-            }
-        }
-        return outcome;
+    Result check_require(Deadline deadline) {
+        Result failure;
+        auto rows = query(detail::kRequireSql, detail::require_array_literal(spec_.require), deadline, failure,
+                          "schema query");
+        if (!rows) return failure;
+        if (rows->empty()) return Result::pass();
+        std::string missing;
+        for (const auto& r : *rows) missing += (missing.empty() ? "" : ", ") + r.values.at(0);
+        return Result::fail("missing: " + missing);
     }
 
     CheckSpec spec_;
-    PgConn conn_;
+    ConnectParams params_;
+    std::vector<Session> sessions_;
+    std::optional<detail::MigrationRequirement> migration_;
 };
 
 }  // namespace

@@ -1,0 +1,338 @@
+// orders-service: a small real service that embeds readyprobe. It models the most common
+// breaking change, a column rename, done as expand -> backfill -> contract:
+//   v1 reads and writes orders.customer_name
+//   v2 writes customer_name and customer, reads COALESCE(customer, customer_name)
+//   v3 reads and writes customer only
+// Safe order: v1 -> migrate 2 -> v2 -> migrate 3 -> v3 -> migrate 4.
+#include "migrations.hpp"
+
+#include <readyprobe/readyprobe.hpp>
+
+#include <CLI/CLI.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+
+// A few libpqxx connections shared by the request threads.
+class Pool {
+public:
+    Pool(std::string url, std::size_t size) : url_(std::move(url)), size_(size) {}
+
+    template <typename Fn>
+    auto with(Fn&& fn) {
+        std::unique_ptr<pqxx::connection> conn = acquire();
+        struct Return {
+            Pool* pool;
+            std::unique_ptr<pqxx::connection>* conn;
+            ~Return() { pool->release(std::move(*conn)); }
+        } giveback{this, &conn};
+        try {
+            return fn(*conn);
+        } catch (const pqxx::broken_connection&) {
+            conn.reset();  // do not hand a broken connection to the next request
+            throw;
+        }
+    }
+
+private:
+    std::unique_ptr<pqxx::connection> acquire() {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (!cv_.wait_for(lock, std::chrono::seconds(2), [&] { return !idle_.empty() || open_ < size_; })) {
+            throw std::runtime_error("no database connection free");
+        }
+        if (!idle_.empty()) {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            return c;
+        }
+        ++open_;
+        lock.unlock();
+        try {
+            return std::make_unique<pqxx::connection>(url_);
+        } catch (...) {
+            lock.lock();
+            --open_;
+            cv_.notify_one();
+            throw;
+        }
+    }
+
+    void release(std::unique_ptr<pqxx::connection> conn) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (conn && conn->is_open()) {
+            idle_.push_back(std::move(conn));
+        } else {
+            --open_;
+        }
+        cv_.notify_one();
+    }
+
+    std::string url_;
+    std::size_t size_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::unique_ptr<pqxx::connection>> idle_;
+    std::size_t open_ = 0;
+};
+
+struct Version {
+    std::string name;
+    std::vector<std::string> requires_columns;  // what this version reads and writes
+    std::string insert;
+    std::string select_one;
+    std::string select_many;
+};
+
+Version version_of(const std::string& name) {
+    if (name == "v1") {
+        return {name, {"orders.customer_name"},
+                "INSERT INTO orders (customer_name) VALUES ($1) RETURNING id",
+                "SELECT id, customer_name FROM orders WHERE id = $1",
+                "SELECT id, customer_name FROM orders ORDER BY id DESC LIMIT $1"};
+    }
+    if (name == "v2") {
+        return {name, {"orders.customer_name", "orders.customer"},
+                "INSERT INTO orders (customer_name, customer) VALUES ($1, $1) RETURNING id",
+                "SELECT id, COALESCE(customer, customer_name) FROM orders WHERE id = $1",
+                "SELECT id, COALESCE(customer, customer_name) FROM orders ORDER BY id DESC LIMIT $1"};
+    }
+    if (name == "v3") {
+        return {name, {"orders.customer"},
+                "INSERT INTO orders (customer) VALUES ($1) RETURNING id",
+                "SELECT id, customer FROM orders WHERE id = $1",
+                "SELECT id, customer FROM orders ORDER BY id DESC LIMIT $1"};
+    }
+    throw readyprobe::ConfigError("ORDERS_VERSION", "must be v1, v2 or v3, not \"" + name + "\"");
+}
+
+void json_reply(httplib::Response& res, int status, const nlohmann::json& body) {
+    res.status = status;
+    res.set_content(body.dump() + "\n", "application/json");
+}
+
+void db_error(httplib::Response& res, const std::exception& e) {
+    spdlog::warn("request failed: {}", e.what());
+    json_reply(res, 503, {{"error", "database unavailable"}});
+}
+
+int serve(const std::string& database_url, const std::string& version_name) {
+    const Version version = version_of(version_name);
+    readyprobe::LoadOptions load;
+    load.ignore_listen = true;  // the probe answers on the service's own port
+    const readyprobe::Settings settings = readyprobe::load_settings(readyprobe::current_environment(), load);
+    const std::string listen = env_or("ORDERS_LISTEN", "0.0.0.0:8080");
+    const auto colon = listen.rfind(':');
+    int port = 0;
+    try {
+        port = colon == std::string::npos ? -1 : std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+        port = -1;
+    }
+    if (port < 1 || port > 65535) throw readyprobe::ConfigError("ORDERS_LISTEN", "must be host:port");
+    std::string host = listen.substr(0, colon);
+    if (host.empty()) host = "0.0.0.0";
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    // The probe: the operator's READYPROBE_CHECK_* checks, plus the schema this version needs.
+    readyprobe::Prober prober;
+    readyprobe::add_checks(prober, settings.checks);
+    readyprobe::Schedule schedule;
+    schedule.interval = settings.interval;
+    schedule.timeout = settings.timeout;
+    schedule.rise = settings.rise;
+    schedule.fall = settings.fall;
+    readyprobe::CheckSpec schema = readyprobe::check_spec("schema", database_url, schedule);
+    schema.require = version.requires_columns;
+    prober.add("schema", readyprobe::make_check(schema), schema.schedule);
+
+    Pool pool(database_url, 8);
+    httplib::Server server;
+    server.new_task_queue = [] { return new httplib::ThreadPool(32); };
+    server.set_tcp_nodelay(true);
+    server.set_keep_alive_max_count(1000);
+    server.set_keep_alive_timeout(5);
+    server.set_payload_max_length(64 * 1024);
+    readyprobe::mount(server, prober, {settings.details, ""});
+
+    server.Post("/orders", [&](const httplib::Request& req, httplib::Response& res) {
+        nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("customer") || !body["customer"].is_string() ||
+            body["customer"].get<std::string>().empty() || body["customer"].get<std::string>().size() > 200) {
+            return json_reply(res, 400, {{"error", "body must be {\"customer\": \"<name>\"}"}});
+        }
+        const std::string customer = body["customer"];
+        try {
+            const long long id = pool.with([&](pqxx::connection& c) {
+                pqxx::work tx(c);
+                const pqxx::result r = tx.exec_params(version.insert, customer);
+                tx.commit();
+                return r[0][0].as<long long>();
+            });
+            json_reply(res, 201, {{"id", id}});
+        } catch (const std::exception& e) {
+            db_error(res, e);
+        }
+    });
+    server.Get(R"(/orders/(\d{1,18}))", [&](const httplib::Request& req, httplib::Response& res) {
+        const long long id = std::stoll(req.matches[1]);
+        try {
+            const pqxx::result r = pool.with([&](pqxx::connection& c) {
+                pqxx::read_transaction tx(c);
+                return tx.exec_params(version.select_one, id);
+            });
+            if (r.empty()) return json_reply(res, 404, {{"error", "no such order"}});
+            json_reply(res, 200, {{"id", r[0][0].as<long long>()}, {"customer", r[0][1].as<std::string>("")}});
+        } catch (const std::exception& e) {
+            db_error(res, e);
+        }
+    });
+    server.Get("/orders", [&](const httplib::Request& req, httplib::Response& res) {
+        long long limit = 20;
+        if (req.has_param("limit")) {
+            const std::string v = req.get_param_value("limit");
+            if (v.empty() || v.size() > 4 || !std::all_of(v.begin(), v.end(), ::isdigit)) {
+                return json_reply(res, 400, {{"error", "limit must be a number from 1 to 1000"}});
+            }
+            limit = std::clamp(std::stoll(v), 1LL, 1000LL);
+        }
+        try {
+            const pqxx::result r = pool.with([&](pqxx::connection& c) {
+                pqxx::read_transaction tx(c);
+                return tx.exec_params(version.select_many, limit);
+            });
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& row : r) list.push_back({{"id", row[0].as<long long>()}, {"customer", row[1].as<std::string>("")}});
+            json_reply(res, 200, list);
+        } catch (const std::exception& e) {
+            db_error(res, e);
+        }
+    });
+
+    if (!server.bind_to_port(host, port)) {
+        std::cerr << "orders-service: ORDERS_LISTEN: cannot listen on " << listen << "\n";
+        return kExitUsage;
+    }
+    prober.start();
+    spdlog::info("orders-service {} listening on {}", version.name, listen);
+
+    std::thread signal_thread([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        // Readiness fails at once; requests keep being served while the load balancer notices,
+        // then the server stops (in-flight requests finish) and the process exits 0.
+        prober.drain();
+        spdlog::info("draining for {} ms", readyprobe::to_ms(settings.drain));
+        std::this_thread::sleep_for(settings.drain);
+        server.stop();
+    });
+    server.listen_after_bind();
+    signal_thread.join();
+    prober.stop();
+    spdlog::info("stopped");
+    return 0;
+}
+
+int migrate(const std::string& database_url, int target) {
+    std::vector<std::pair<int, const Migration*>> ordered;
+    for (const auto& m : migrations()) ordered.emplace_back(std::stoi(m.file), &m);
+    std::sort(ordered.begin(), ordered.end());
+    const int latest = ordered.empty() ? 0 : ordered.back().first;
+    if (target < 1 || target > latest) {
+        std::cerr << "orders-service: --to must be a version from 1 to " << latest << "\n";
+        return kExitUsage;
+    }
+    try {
+        pqxx::connection c(database_url);
+        {
+            pqxx::work tx(c);
+            tx.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, "
+                    "dirty boolean NOT NULL)");
+            tx.commit();
+        }
+        for (const auto& [number, m] : ordered) {
+            if (number > target) break;
+            pqxx::work tx(c);
+            // One migration at a time across concurrent runs (a second migrate task waits here).
+            tx.exec("SELECT pg_advisory_xact_lock(7283101)");
+            const pqxx::result current = tx.exec("SELECT version, dirty FROM schema_migrations");
+            const long long at = current.empty() ? 0 : current[0][0].as<long long>();
+            if (!current.empty() && current[0][1].as<bool>()) {
+                std::cerr << "orders-service: the database is dirty at version " << at << "; fix it by hand\n";
+                return kExitFailed;
+            }
+            if (at >= number) continue;
+            std::cout << "migrate: applying " << m->file << std::endl;
+            tx.exec(m->sql);
+            tx.exec("DELETE FROM schema_migrations");
+            tx.exec_params("INSERT INTO schema_migrations (version, dirty) VALUES ($1, false)", number);
+            tx.commit();
+        }
+        pqxx::read_transaction tx(c);
+        const pqxx::result r = tx.exec("SELECT version FROM schema_migrations");
+        std::cout << "migrate: at version " << (r.empty() ? 0 : r[0][0].as<long long>()) << std::endl;
+        return 0;
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        what = what.substr(0, what.find('\n'));
+        std::cerr << "orders-service: migration failed: " << what << "\n";
+        return kExitFailed;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"orders-service: an example service that embeds readyprobe"};
+    app.require_subcommand(0, 1);
+    auto* serve_cmd = app.add_subcommand("serve", "Serve /orders and the probe endpoints (the default)");
+    int to = 0;
+    auto* migrate_cmd = app.add_subcommand("migrate", "Apply the SQL migrations up to --to N");
+    migrate_cmd->add_option("--to", to, "target version")->required();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "orders-service: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    (void)serve_cmd;
+    const std::string url = env_or("ORDERS_DATABASE_URL", "");
+    try {
+        if (url.empty()) throw readyprobe::ConfigError("ORDERS_DATABASE_URL", "required (a postgres:// URL)");
+        if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {
+            throw readyprobe::ConfigError("ORDERS_DATABASE_URL", "must be a postgres:// URL");
+        }
+        if (*migrate_cmd) return migrate(url, to);
+        const std::string version = env_or("ORDERS_VERSION", "");
+        if (version.empty()) throw readyprobe::ConfigError("ORDERS_VERSION", "required (v1, v2 or v3)");
+        return serve(url, version);
+    } catch (const readyprobe::ConfigError& e) {
+        std::cerr << "orders-service: " << e.what() << "\n";
+        return kExitUsage;
+    }
+}
