@@ -382,6 +382,9 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
                 }
                 if (!contains(sc.groups, group)) sc.groups.push_back(group);
             }
+            if (sc.groups.empty()) {
+                throw ConfigError(raw.where, "must name at least one group (live, ready, startup or your own)");
+            }
         } else if (word == "PASSWORD") {
             if (spec.kind == "file" || spec.kind == "tcp") {
                 throw ConfigError(raw.where, "a " + spec.kind + " check has no password");
@@ -622,7 +625,9 @@ std::string Settings::to_json() const {
         checks_json[c.name] = std::move(cj);
     }
     j["checks"] = std::move(checks_json);
-    return mask(j.dump(2), secrets());
+    // URLs are redacted and passwords written as "***" above: nothing to mask afterwards
+    // (masking the dump would also corrupt it when a password is short, like "2").
+    return j.dump(2);
 }
 
 }  // namespace readyprobe

@@ -72,8 +72,8 @@ struct Prober::Impl {
     bool startup_complete() const {
         for (const auto& e : entries) {
             const auto& s = e->state;
-            if (s.schedule.critical && s.schedule.in_group("startup") &&
-                s.status != CheckStatus::up) {
+            // "Passed once since start": each on its own, not all at the same moment.
+            if (s.schedule.critical && s.schedule.in_group("startup") && !s.ever_up) {
                 return false;
             }
         }

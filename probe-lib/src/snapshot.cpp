@@ -61,6 +61,7 @@ std::optional<Transition> record(CheckState& state, const Result& result, Durati
     if (next == state.status) return std::nullopt;
     Transition t{state.name, state.status, next, result.message};
     state.status = next;
+    if (next == CheckStatus::up) state.ever_up = true;
     state.since = now;
     return t;
 }

@@ -58,35 +58,55 @@ Url parse_url(const std::string& text) {
             throw std::invalid_argument("bad scheme");
         }
     }
-    std::string rest = text.substr(scheme_end + 3);
+    const std::string rest = text.substr(scheme_end + 3);
 
-    // Split off the fragment and query, then the path.
-    if (auto hash = rest.find('#'); hash != std::string::npos) rest.erase(hash);
-    std::string query;
-    if (auto q = rest.find('?'); q != std::string::npos) {
-        query = rest.substr(q + 1);
-        rest.erase(q);
-    }
-    std::string authority = rest;
-    if (auto slash = rest.find('/'); slash != std::string::npos) {
-        authority = rest.substr(0, slash);
-        url.path = rest.substr(slash);
-    }
-
-    // userinfo: the last '@' separates it (passwords may contain '@' when not encoded).
-    if (auto at = authority.rfind('@'); at != std::string::npos) {
-        std::string userinfo = authority.substr(0, at);
-        authority.erase(0, at + 1);
-        auto colon = userinfo.find(':');
-        if (colon == std::string::npos) {
-            url.user = percent_decode(userinfo);
-        } else {
-            url.user = percent_decode(userinfo.substr(0, colon));
-            try {
-                url.password = Secret(percent_decode(userinfo.substr(colon + 1)));
-            } catch (const std::invalid_argument&) {
-                throw std::invalid_argument("bad percent-encoding in the password");
+    // Where the userinfo ends. Passwords are often pasted unencoded, so a '/', '?' or '#' in
+    // one must not split it (and then leak its head as a host or port): '#' is never special
+    // (these URLs have no fragments), and when the first segment is "user:secret" (not
+    // "host:port") with an '@' further on, the userinfo runs to that '@'.
+    std::size_t first_end = rest.find_first_of("/?");
+    std::size_t at = rest.rfind('@', first_end == std::string::npos ? std::string::npos : first_end);
+    if (at == std::string::npos && first_end != std::string::npos) {
+        const std::size_t later = rest.find('@', first_end);
+        const std::size_t colon = rest.find(':');
+        if (later != std::string::npos && colon != std::string::npos && colon < first_end) {
+            const std::string after_colon = rest.substr(colon + 1, first_end - colon - 1);
+            const bool looks_like_port =
+                !after_colon.empty() && std::all_of(after_colon.begin(), after_colon.end(),
+                                                    [](unsigned char c) { return std::isdigit(c); });
+            if (!looks_like_port) {
+                const std::size_t host_end = rest.find_first_of("/?", later);
+                at = rest.rfind('@', host_end == std::string::npos ? std::string::npos : host_end);
             }
+        }
+    }
+    std::string userinfo;
+    std::string after = rest;
+    if (at != std::string::npos) {
+        userinfo = rest.substr(0, at);
+        after = rest.substr(at + 1);
+    }
+    std::string query;
+    if (auto q = after.find('?'); q != std::string::npos) {
+        query = after.substr(q + 1);
+        after.erase(q);
+    }
+    std::string authority = after;
+    if (auto slash = after.find('/'); slash != std::string::npos) {
+        authority = after.substr(0, slash);
+        url.path = after.substr(slash);
+    }
+    if (at != std::string::npos) {
+        auto colon = userinfo.find(':');
+        try {
+            if (colon == std::string::npos) {
+                url.user = percent_decode(userinfo);
+            } else {
+                url.user = percent_decode(userinfo.substr(0, colon));
+                url.password = Secret(percent_decode(userinfo.substr(colon + 1)));
+            }
+        } catch (const std::invalid_argument&) {
+            throw std::invalid_argument("bad percent-encoding in the user or password");
         }
     }
 
@@ -123,11 +143,11 @@ Url parse_url(const std::string& text) {
         if (port_text.size() > 5 ||
             !std::all_of(port_text.begin(), port_text.end(),
                          [](unsigned char c) { return std::isdigit(c); })) {
-            throw std::invalid_argument("bad port \"" + port_text + "\"");
+            throw std::invalid_argument("bad port (must be a number from 1 to 65535)");
         }
         url.port = std::stoi(port_text);
         if (url.port < 1 || url.port > 65535) {
-            throw std::invalid_argument("port " + port_text + " out of range 1-65535");
+            throw std::invalid_argument("port out of range 1-65535");
         }
     }
 

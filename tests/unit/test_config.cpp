@@ -384,13 +384,50 @@ TEST_CASE("config error: unknown READYPROBE_ global variable", "[config][errors]
     require_config_error({{"READYPROBE_PORT", "8081"}}, "READYPROBE_PORT");
 }
 
-TEST_CASE("config error: POOL, MIGRATION and REQUIRE are not supported yet", "[config][errors]") {
-    require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_POOL", "4"}},
-                         "READYPROBE_CHECK_DB_POOL");
-    require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_MIGRATION", "golang-migrate>=3"}},
-                         "READYPROBE_CHECK_DB_MIGRATION");
-    require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_REQUIRE", "orders.customer"}},
-                         "READYPROBE_CHECK_DB_REQUIRE");
+TEST_CASE("config: POOL, MIGRATION and REQUIRE on a postgres check", "[config]") {
+    const Settings s = load_settings({
+        {"READYPROBE_CHECK_DB", kDb},
+        {"READYPROBE_CHECK_DB_POOL", "4"},
+        {"READYPROBE_CHECK_DB_MIGRATION", "golang-migrate>=3"},
+        {"READYPROBE_CHECK_DB_REQUIRE", "orders.customer, orders"},
+    });
+    const CheckSpec& c = only_check(s);
+    CHECK(c.pool == 4);
+    CHECK(c.migration == "golang-migrate>=3");
+    CHECK(c.require == std::vector<std::string>{"orders.customer", "orders"});
+    const auto j = nlohmann::json::parse(s.to_json()).at("checks").at("db");
+    CHECK(j.at("pool") == 4);
+    CHECK(j.at("migration") == "golang-migrate>=3");
+
+    const Settings plain = load_settings({{"READYPROBE_CHECK_DB", kDb}});
+    CHECK(only_check(plain).pool == 0);
+    CHECK(only_check(plain).migration.empty());
+    CHECK(only_check(plain).require.empty());
+}
+
+TEST_CASE("config error: bad POOL, MIGRATION and REQUIRE name the variable", "[config][errors]") {
+    // Only PostgreSQL checks have them.
+    for (const char* word : {"POOL", "MIGRATION", "REQUIRE"}) {
+        const std::string var = std::string("READYPROBE_CHECK_CACHE_") + word;
+        INFO(var);
+        require_config_error({{"READYPROBE_CHECK_CACHE", "redis://cache:6379/0"}, {var, "1"}}, var);
+    }
+    for (const char* bad : {"0", "abc", "101", "", "-2"}) {
+        INFO("POOL=" << bad);
+        require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_POOL", bad}},
+                             "READYPROBE_CHECK_DB_POOL");
+    }
+    for (const char* bad : {"golang-migrate", "mysql-migrate>=3", ">=3", "golang-migrate>=",
+                            "golang-migrate>=abc", "alembic>=abc1"}) {
+        INFO("MIGRATION=" << bad);
+        require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_MIGRATION", bad}},
+                             "READYPROBE_CHECK_DB_MIGRATION");
+    }
+    for (const char* bad : {"", "orders,,customer", "orders.customer.x", "orders;drop", ".orders"}) {
+        INFO("REQUIRE=" << bad);
+        require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_REQUIRE", bad}},
+                             "READYPROBE_CHECK_DB_REQUIRE");
+    }
 }
 
 TEST_CASE("config error: messages never contain the password", "[config][errors][secret]") {

@@ -306,7 +306,7 @@ TEST_CASE("evaluate: draining makes ready 503 even when all checks are up", "[sn
     CHECK(evaluate(snap, "startup", clock.now()).http_status == 200);
 }
 
-TEST_CASE("evaluate live: no live checks is 200; a live check down is 503", "[snapshot][evaluate]") {
+TEST_CASE("evaluate live: no live checks is 200, a live check down is 503", "[snapshot][evaluate]") {
     ManualClock clock;
     Snapshot snap;
     snap.checks.push_back(state_at("db", false, clock));  // ready,startup only

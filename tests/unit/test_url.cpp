@@ -141,8 +141,6 @@ TEST_CASE("parse_url: port range and syntax errors", "[url]") {
     CHECK_THROWS_AS(parse_url("tcp://h:abc"), std::invalid_argument);
     CHECK_THROWS_AS(parse_url("tcp://h:-1"), std::invalid_argument);
     CHECK_THROWS_AS(parse_url("tcp://h:"), std::invalid_argument);
-    CHECK_THROWS_WITH(parse_url("tcp://h:65536"), Catch::Contains("65536"));
-    CHECK_THROWS_WITH(parse_url("tcp://h:12ab"), Catch::Contains("12ab"));
 }
 
 TEST_CASE("parse_url: missing or bad scheme and bad host", "[url]") {
@@ -230,4 +228,45 @@ TEST_CASE("percent_decode", "[url]") {
     CHECK_THROWS_AS(percent_decode("%"), std::invalid_argument);
     CHECK_THROWS_AS(percent_decode("%2"), std::invalid_argument);
     CHECK_THROWS_AS(percent_decode("%g1"), std::invalid_argument);
+}
+
+// Regression: '#', '/' and '?' in an unencoded password used to cut it, and its head was then
+// parsed as host:port and echoed in the error ("bad port \"hunter2\"") or in redacted().
+TEST_CASE("parse_url: an unencoded # / ? in a password neither cuts nor leaks it", "[url][secret]") {
+    struct Case {
+        const char* url;
+        const char* password;
+    };
+    const Case cases[] = {
+        {"postgres://app:hunter2#x@db/orders", "hunter2#x"},
+        {"postgres://app:hunter2/x@db/orders", "hunter2/x"},
+        {"postgres://app:hunter2?x@db/orders", "hunter2?x"},
+        {"postgres://app:12345#x@db/orders", "12345#x"},
+        {"redis://:hunter2/x@cache:6379/0", "hunter2/x"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.url);
+        const Url u = parse_url(c.url);
+        CHECK(u.password.reveal() == c.password);
+        CHECK(u.host == (std::string(c.url).rfind("redis", 0) == 0 ? "cache" : "db"));
+        const std::string r = u.redacted();
+        INFO(r);
+        CHECK(r.find("hunter2") == std::string::npos);
+        CHECK(r.find("12345") == std::string::npos);
+    }
+    CHECK(parse_url("postgres://app:hunter2/x@db/orders").path == "/orders");
+    CHECK(parse_url("redis://:hunter2/x@cache:6379/0").port == 6379);
+}
+
+TEST_CASE("parse_url: errors never echo the text around a bad port", "[url][secret]") {
+    for (const char* url : {"postgres://app:hunter2@db:54x/orders", "postgres://hunter2@db:99999/x",
+                            "tcp://hunter2:hunter2"}) {
+        INFO(url);
+        try {
+            parse_url(url);
+            FAIL("expected std::invalid_argument");
+        } catch (const std::invalid_argument& e) {
+            CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+        }
+    }
 }

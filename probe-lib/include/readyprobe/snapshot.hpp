@@ -38,6 +38,7 @@ struct CheckState {
     Duration last_duration{};
     std::string message = "not run yet";  // newest result's message
     bool last_ok = false;
+    bool ever_up = false;  // has been up at least once since start (what the startup latch needs)
     int consecutive_ok = 0;
     int consecutive_fail = 0;
     std::uint64_t runs_ok = 0;
