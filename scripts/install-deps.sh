@@ -9,6 +9,7 @@ packages=(
   catch2 nlohmann-json3-dev libcli11-dev
   postgresql redis-server
   curl procps util-linux ca-certificates
+  python3-botocore
 )
 
 missing=()

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Deploy a new image of the service to ECS, migrating the database first:
+#   1. register the migration and app task definitions (image tag filled in),
+#   2. run the migration as a one-off task, wait for it to stop, read its exit code,
+#   3. only if it exited 0: update the service and wait until it is stable on the new revision
+#      (a rollback by the deployment circuit breaker fails the deploy).
+# See task-definitions/README.md. --dry-run prints the aws commands without running them.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: scripts/deploy.sh [options]
+  --cluster NAME            ECS cluster                       (env ECS_CLUSTER)
+  --service NAME            ECS service to update             (env ECS_SERVICE)
+  --subnets ID,ID           subnets of the migration task     (env ECS_SUBNETS)
+  --security-groups ID,ID   its security groups               (env ECS_SECURITY_GROUPS)
+  --image-tag TAG           app image tag for ${IMAGE_TAG}    (env IMAGE_TAG)
+  --migrate-to N            override the migration target version (env MIGRATE_TO;
+                            default: the command in the migration task definition)
+  --task-definition FILE    app task definition  (default task-definitions/app-with-sidecar.json)
+  --migration-task-definition FILE  (default task-definitions/migrate.json)
+  --migration-container NAME        its container (default migrate)
+  --assign-public-ip ENABLED|DISABLED  for the migration task (default DISABLED)
+  --region REGION           passed to every aws command (default: the CLI's configuration)
+  --dry-run                 print every aws command ("+ " prefix) without running any
+  -h, --help                this help
+Exit: 0 deployed, 1 a step failed (nothing after it ran), 2 bad usage.
+EOF
+}
+
+die_usage() {
+  echo "deploy: $1 (see scripts/deploy.sh --help)" >&2
+  exit 2
+}
+
+die() {
+  echo "deploy: $1" >&2
+  exit 1
+}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cluster=${ECS_CLUSTER:-}
+service=${ECS_SERVICE:-}
+subnets=${ECS_SUBNETS:-}
+security_groups=${ECS_SECURITY_GROUPS:-}
+image_tag=${IMAGE_TAG:-}
+migrate_to=${MIGRATE_TO:-}
+app_file=$root/task-definitions/app-with-sidecar.json
+migrate_file=$root/task-definitions/migrate.json
+migrate_container=migrate
+public_ip=DISABLED
+region=
+dry_run=0
+
+while (($#)); do
+  opt=$1
+  case $opt in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --dry-run)
+      dry_run=1
+      shift
+      continue
+      ;;
+    --cluster | --service | --subnets | --security-groups | --image-tag | --migrate-to | --task-definition | \
+      --migration-task-definition | --migration-container | --assign-public-ip | --region)
+      (($# >= 2)) || die_usage "$opt needs a value"
+      value=$2
+      shift 2
+      ;;
+    --*=*)
+      die_usage "write ${opt%%=*} VALUE, not ${opt%%=*}=VALUE"
+      ;;
+    *)
+      die_usage "unknown argument: $opt"
+      ;;
+  esac
+  case $opt in
+    --cluster) cluster=$value ;;
+    --service) service=$value ;;
+    --subnets) subnets=$value ;;
+    --security-groups) security_groups=$value ;;
+    --image-tag) image_tag=$value ;;
+    --migrate-to) migrate_to=$value ;;
+    --task-definition) app_file=$value ;;
+    --migration-task-definition) migrate_file=$value ;;
+    --migration-container) migrate_container=$value ;;
+    --assign-public-ip) public_ip=$value ;;
+    --region) region=$value ;;
+  esac
+done
+
+[[ -n $cluster ]] || die_usage "missing --cluster (or ECS_CLUSTER)"
+[[ -n $service ]] || die_usage "missing --service (or ECS_SERVICE)"
+[[ -n $subnets ]] || die_usage "missing --subnets (or ECS_SUBNETS)"
+[[ -n $security_groups ]] || die_usage "missing --security-groups (or ECS_SECURITY_GROUPS)"
+[[ -n $image_tag ]] || die_usage "missing --image-tag (or IMAGE_TAG)"
+# Docker's tag grammar; also keeps the tag safe inside sed and JSON below.
+[[ $image_tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die_usage "--image-tag: not a valid image tag: $image_tag"
+[[ -z $migrate_to || $migrate_to =~ ^[0-9]+$ ]] || die_usage "--migrate-to: not a version number: $migrate_to"
+[[ $subnets =~ ^[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*$ ]] || die_usage "--subnets: expected ID,ID,...: $subnets"
+[[ $security_groups =~ ^[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*$ ]] || die_usage "--security-groups: expected ID,ID,...: $security_groups"
+[[ $public_ip == ENABLED || $public_ip == DISABLED ]] || die_usage "--assign-public-ip: ENABLED or DISABLED, not $public_ip"
+[[ $migrate_container =~ ^[A-Za-z0-9_-]+$ ]] || die_usage "--migration-container: not a container name: $migrate_container"
+[[ -f $app_file ]] || die_usage "--task-definition: no such file: $app_file"
+[[ -f $migrate_file ]] || die_usage "--migration-task-definition: no such file: $migrate_file"
+if ((!dry_run)) && ! command -v aws >/dev/null 2>&1; then
+  die "the aws CLI is not installed (or use --dry-run)"
+fi
+
+aws_args=()
+[[ -z $region ]] || aws_args=(--region "$region")
+
+# show CMD...: print the command as "+ cmd args", quoting what a shell would need quoted.
+show() {
+  local out="+" arg
+  for arg in "$@"; do
+    if [[ $arg =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then
+      out+=" $arg"
+    elif [[ $arg != *\'* ]]; then
+      out+=" '$arg'"
+    elif [[ $arg != *[\"\$\`\\]* ]]; then
+      out+=" \"$arg\""
+    else
+      out+=" '${arg//\'/\'\\\'\'}'"
+    fi
+  done
+  printf '%s\n' "$out"
+}
+
+# run CMD...: print it, then run it (not in a dry run).
+run() {
+  show "$@"
+  ((dry_run)) || "$@"
+}
+
+# capture VAR PLACEHOLDER CMD...: print CMD, run it and store its output in VAR; in a dry run,
+# store PLACEHOLDER instead so later commands show where the value goes.
+capture() {
+  local var=$1 placeholder=$2 output
+  shift 2
+  show "$@"
+  if ((dry_run)); then
+    printf -v "$var" '%s' "$placeholder"
+    return 0
+  fi
+  output=$("$@") || return
+  printf -v "$var" '%s' "$output"
+}
+
+# Values the aws commands return (placeholders in a dry run).
+migrate_td='' app_td='' task='' exit_code='' primary=''
+
+# The task definitions are templates: fill the image tag into a private copy.
+work=$(mktemp -d "${TMPDIR:-/tmp}/readyprobe-deploy.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+render() {
+  local src=$1 dst
+  dst=$work/$(basename "$src")
+  # shellcheck disable=SC2016 # a literal ${IMAGE_TAG}
+  grep -q '"image": *"[^"]*:\${IMAGE_TAG}"' "$src" || die "$src: no image has the \${IMAGE_TAG} placeholder to fill in"
+  sed "s/\${IMAGE_TAG}/$image_tag/g" "$src" >"$dst"
+  printf '%s\n' "$dst"
+}
+family_of() {
+  sed -n 's/^ *"family": *"\([^"]*\)".*/\1/p' "$1" | head -n 1
+}
+migrate_json=$(render "$migrate_file")
+app_json=$(render "$app_file")
+
+# 1. Register both revisions; the exact ARNs returned are used below (not "latest").
+capture migrate_td "<$(family_of "$migrate_file") task definition ARN>" \
+  aws "${aws_args[@]}" ecs register-task-definition --cli-input-json "file://$migrate_json" \
+  --query taskDefinition.taskDefinitionArn --output text || die "registering $migrate_file failed"
+capture app_td "<$(family_of "$app_file") task definition ARN>" \
+  aws "${aws_args[@]}" ecs register-task-definition --cli-input-json "file://$app_json" \
+  --query taskDefinition.taskDefinitionArn --output text || die "registering $app_file failed"
+
+# 2. The migration, as a one-off task of the same image (expand/backfill only: see the README).
+run_args=(--cluster "$cluster" --task-definition "$migrate_td" --launch-type FARGATE --count 1
+  --started-by readyprobe-deploy --propagate-tags TASK_DEFINITION
+  --network-configuration "awsvpcConfiguration={subnets=[$subnets],securityGroups=[$security_groups],assignPublicIp=$public_ip}")
+if [[ -n $migrate_to ]]; then
+  run_args+=(--overrides "{\"containerOverrides\":[{\"name\":\"$migrate_container\",\"command\":[\"orders-service\",\"migrate\",\"--to\",\"$migrate_to\"]}]}")
+fi
+capture task "<migration task ARN>" \
+  aws "${aws_args[@]}" ecs run-task "${run_args[@]}" --query 'tasks[0].taskArn' --output text ||
+  die "run-task failed: the service was not updated"
+[[ -n $task && $task != None ]] || die "run-task started no task (see its failures): the service was not updated"
+
+run aws "${aws_args[@]}" ecs wait tasks-stopped --cluster "$cluster" --tasks "$task" ||
+  die "the migration task $task did not stop within the waiter's 10 minutes: the service was not updated"
+
+capture exit_code 0 \
+  aws "${aws_args[@]}" ecs describe-tasks --cluster "$cluster" --tasks "$task" \
+  --query "tasks[0].containers[?name=='$migrate_container'].exitCode | [0]" --output text ||
+  die "describe-tasks failed: the service was not updated"
+if [[ $exit_code != 0 ]]; then
+  reason=$(aws "${aws_args[@]}" ecs describe-tasks --cluster "$cluster" --tasks "$task" \
+    --query 'tasks[0].stoppedReason' --output text 2>/dev/null || true)
+  die "the migration exited ${exit_code/None/without an exit code} (${reason:-no reason given}): the service was not updated"
+fi
+
+# 3. Roll out, then make sure the rollout that became stable is ours: with the circuit breaker's
+#    rollback, services-stable also succeeds once the service is back on the old revision.
+run aws "${aws_args[@]}" ecs update-service --cluster "$cluster" --service "$service" \
+  --task-definition "$app_td" --query service.serviceArn --output text ||
+  die "update-service failed"
+run aws "${aws_args[@]}" ecs wait services-stable --cluster "$cluster" --services "$service" ||
+  die "the service did not become stable (see aws ecs describe-services --cluster $cluster --services $service)"
+# shellcheck disable=SC2016 # JMESPath literals, not shell expansions
+capture primary "$app_td	COMPLETED" \
+  aws "${aws_args[@]}" ecs describe-services --cluster "$cluster" --services "$service" \
+  --query 'services[0].deployments[?status==`PRIMARY`] | [0].[taskDefinition, rolloutState]' --output text ||
+  die "describe-services failed"
+IFS=$'\t' read -r primary_td rollout <<<"$primary"
+[[ $primary_td == "$app_td" ]] || die "the deployment was rolled back: the service runs $primary_td, not $app_td"
+[[ $rollout == COMPLETED || $rollout == None ]] || die "the deployment's rollout state is $rollout"
+if ((dry_run)); then
+  echo "deploy: dry run: nothing was run"
+else
+  echo "deploy: $service runs $app_td"
+fi
