@@ -234,8 +234,9 @@ void load_env(const Environment& env, RawConfig& raw, const LoadOptions& options
             const std::string name = lower(rest.substr(0, rest.size() - suffix.size()));
             auto it = raw.checks.find(name);
             if (it == raw.checks.end() || !it->second.url) {
-                throw ConfigError(key, "option for check " + name + ", but " + check_prefix +
-                                           upper(name) + " (its URL) is not set");
+                throw ConfigError(key, "option " + word + " for check " + name + ", but " + check_prefix +
+                                           upper(name) + " (its URL) is not set (check names may not "
+                                           "end in an option word)");
             }
             it->second.options[word] = Raw{value, key};
             break;

@@ -3,6 +3,8 @@
 #include <readyprobe/http.hpp>
 #include <readyprobe/prober.hpp>
 
+#include "eventually.hpp"
+
 #include <catch2/catch.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -18,15 +20,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-template <typename Pred>
-bool eventually(Pred pred, milliseconds limit = milliseconds(2000)) {
-    const auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(milliseconds(2));
-    }
-    return pred();
-}
+using rptest_unit::eventually;
 
 // db (always up), cache (up while `cache_ok`), loop (a live-only check, up while `loop_ok`).
 struct Service {

@@ -1,6 +1,8 @@
 // The real Prober with function checks and short intervals. Timed assertions use wide margins.
 #include <readyprobe/prober.hpp>
 
+#include "eventually.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -19,16 +21,7 @@ using std::chrono::seconds;
 
 namespace {
 
-// Polls `pred` until it holds or `limit` passes.
-template <typename Pred>
-bool eventually(Pred pred, milliseconds limit = milliseconds(2000)) {
-    const auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(milliseconds(2));
-    }
-    return pred();
-}
+using rptest_unit::eventually;
 
 const CheckState* find(const Snapshot& snap, const std::string& name) {
     for (const auto& c : snap.checks) {
