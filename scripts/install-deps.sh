@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev
   catch2 nlohmann-json3-dev libcli11-dev
-  postgresql redis-server
+  postgresql redis-server haproxy
   curl procps util-linux ca-certificates
   python3-botocore
 )

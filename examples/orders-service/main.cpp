@@ -151,11 +151,17 @@ int serve(const std::string& database_url, const std::string& version_name) {
     std::string host = listen.substr(0, colon);
     if (host.empty()) host = "0.0.0.0";
 
+    // Naive baseline, only for the comparison in tests/zero-downtime (ORDERS_NAIVE_HEALTH=1): what
+    // a typical hand-written service does. /health answers 200 as soon as the port listens (no
+    // probe, no schema check), and SIGTERM keeps its default action: the process dies at once,
+    // in-flight requests and all. Everything else (the /orders handlers) is the same.
+    const bool naive = env_or("ORDERS_NAIVE_HEALTH", "") == "1";
+
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    if (!naive) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     // The probe: the operator's READYPROBE_CHECK_* checks, plus the schema this version needs.
     readyprobe::Prober prober;
@@ -176,7 +182,13 @@ int serve(const std::string& database_url, const std::string& version_name) {
     server.set_keep_alive_max_count(1000);
     server.set_keep_alive_timeout(5);
     server.set_payload_max_length(64 * 1024);
-    readyprobe::mount(server, prober, {settings.details, ""});
+    if (naive) {
+        server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("ok\n", "text/plain");
+        });
+    } else {
+        readyprobe::mount(server, prober, {settings.details, ""});
+    }
 
     server.Post("/orders", [&](const httplib::Request& req, httplib::Response& res) {
         nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
@@ -235,6 +247,11 @@ int serve(const std::string& database_url, const std::string& version_name) {
     if (!server.bind_to_port(host, port)) {
         std::cerr << "orders-service: ORDERS_LISTEN: cannot listen on " << listen << "\n";
         return kExitUsage;
+    }
+    if (naive) {
+        spdlog::info("orders-service {} listening on {} (naive baseline: no probe, no drain)", version.name, listen);
+        server.listen_after_bind();
+        return 0;
     }
     prober.start();
     spdlog::info("orders-service {} listening on {}", version.name, listen);
