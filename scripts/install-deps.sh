@@ -10,6 +10,7 @@ packages=(
   postgresql redis-server haproxy
   curl procps util-linux ca-certificates
   python3-botocore
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

@@ -67,7 +67,11 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 // Values never echo a password back: the caller passes `secret` for those.
 std::string shown(const std::string& value) {
-    std::string shown = value.size() > 60 ? value.substr(0, 60) + "..." : value;
+    std::string shown = value;
+    // A URL pasted into the wrong variable may hold a password (userinfo, ?password=): only
+    // its scheme is shown.
+    if (auto scheme = shown.find("://"); scheme != std::string::npos) shown = shown.substr(0, scheme + 3) + "...";
+    if (shown.size() > 60) shown = shown.substr(0, 60) + "...";
     return "\"" + shown + "\"";
 }
 
@@ -117,10 +121,15 @@ void load_json(const std::string& path, RawConfig& raw) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for 1E999
         std::string what = e.what();
         // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> after "] "
         auto pos = what.find("] ");
+        // "...; last read: '<token>'" and "number overflow parsing '<token>'": the text of the
+        // bad token may be part of a password.
+        for (const char* token : {"; last read: ", " parsing '"}) {
+            if (auto at = what.find(token); at != std::string::npos) what.erase(at);
+        }
         throw ConfigError("READYPROBE_CONFIG",
                           path + " is not valid JSON: " +
                               (pos == std::string::npos ? what : what.substr(pos + 2)));
@@ -439,7 +448,12 @@ Duration parse_duration(const std::string& input) {
     if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) {
         throw std::invalid_argument(bad);
     }
-    double value = std::stod(number);
+    double value;
+    try {
+        value = std::stod(number);
+    } catch (const std::out_of_range&) {  // hundreds of digits: too long, or too short if tiny
+        throw std::invalid_argument("duration " + shown(text) + " is out of range (1ms to 24h)");
+    }
     double ms_per_unit;
     if (unit == "ms") {
         ms_per_unit = 1;
@@ -628,7 +642,8 @@ std::string Settings::to_json() const {
     j["checks"] = std::move(checks_json);
     // URLs are redacted and passwords written as "***" above: nothing to mask afterwards
     // (masking the dump would also corrupt it when a password is short, like "2").
-    return j.dump(2);
+    // URLs are kept as written: invalid UTF-8 in one is replaced, not thrown.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace readyprobe

@@ -103,7 +103,9 @@ std::string render_json(const GroupResult& result, const Snapshot& snapshot, Det
         body["draining"] = snapshot.draining;
         if (!result.reason.empty() && result.http_status != 200) body["reason"] = result.reason;
     }
-    return body.dump() + "\n";
+    // Check messages carry text from dependencies (a Redis error reply, a PostgreSQL
+    // message): invalid UTF-8 is replaced, not thrown (which made the endpoint answer 500).
+    return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string render_metrics(const Snapshot& snapshot, TimePoint now) {

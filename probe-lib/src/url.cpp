@@ -20,6 +20,11 @@ std::string lower(std::string s) {
     return s;
 }
 
+// Never echoes the URL: the ambiguity is about where its password ends.
+const char* const kAmbiguous =
+    "ambiguous URL: percent-encode '@', '/' and '?' in the password (%40, %2F, %3F) "
+    "and '@' after the host (%40)";
+
 bool valid_host_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
 }
@@ -77,6 +82,11 @@ Url parse_url(const std::string& text) {
             if (!looks_like_port) {
                 const std::size_t host_end = rest.find_first_of("/?", later);
                 at = rest.rfind('@', host_end == std::string::npos ? std::string::npos : host_end);
+            } else {
+                // "user:12345/x@db" (a password of digits, then '/' or '?') reads like "db:8080/x@y"
+                // (an '@' in the path or query): a guess would either print the password as
+                // port and path, or connect to the wrong host.
+                throw std::invalid_argument(kAmbiguous);
             }
         }
     }
@@ -85,6 +95,9 @@ Url parse_url(const std::string& text) {
     if (at != std::string::npos) {
         userinfo = rest.substr(0, at);
         after = rest.substr(at + 1);
+        // Another '@' after the userinfo: "u:a@b/c@db" is a password "a@b/c" as much as a host
+        // "b" with the path "/c@db" (which would print the rest of the password).
+        if (after.find('@') != std::string::npos) throw std::invalid_argument(kAmbiguous);
     }
     std::string query;
     if (auto q = after.find('?'); q != std::string::npos) {

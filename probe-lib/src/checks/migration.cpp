@@ -49,6 +49,13 @@ int compare_part(const std::string& a, const std::string& b) {
 
 bool truthy(const std::string& v) { return v == "t" || v == "true" || v == "1"; }
 
+// A value echoed in an error, quoted. A URL pasted into the wrong variable may hold a
+// password (userinfo, ?password=): only its scheme is shown.
+std::string quoted(std::string value) {
+    if (auto scheme = value.find("://"); scheme != std::string::npos) value = value.substr(0, scheme + 3) + "...";
+    return "\"" + value + "\"";
+}
+
 }  // namespace
 
 MigrationRequirement parse_migration(const std::string& text) {
@@ -68,15 +75,15 @@ MigrationRequirement parse_migration(const std::string& text) {
     while (!req.tool.empty() && req.tool.back() == ' ') req.tool.pop_back();
     req.version.erase(0, req.version.find_first_not_of(' '));
     if (std::find(kTools.begin(), kTools.end(), req.tool) == kTools.end()) {
-        throw std::invalid_argument("unknown migration tool \"" + req.tool +
-                                    "\" (flyway, golang-migrate, alembic, django, rails, prisma, liquibase)");
+        throw std::invalid_argument("unknown migration tool " + quoted(req.tool) +
+                                    " (flyway, golang-migrate, alembic, django, rails, prisma, liquibase)");
     }
     if (req.version.empty()) throw std::invalid_argument("no version after the operator");
     if (req.at_least && !ordered(req.tool)) {
         throw std::invalid_argument(req.tool + " versions are not ordered: use " + req.tool + "=<version>");
     }
     if ((req.tool == "golang-migrate" || req.tool == "rails") && !all_digits(req.version)) {
-        throw std::invalid_argument(req.tool + " versions are whole numbers, not \"" + req.version + "\"");
+        throw std::invalid_argument(req.tool + " versions are whole numbers, not " + quoted(req.version));
     }
     if (req.tool == "django" && req.version.find('.') == std::string::npos) {
         throw std::invalid_argument("django migrations are app.name, e.g. django=orders.0003_customer");
@@ -190,7 +197,7 @@ std::vector<std::string> parse_require(const std::string& text) {
                         std::all_of(item.begin(), item.end(), [](unsigned char c) {
                             return std::isalnum(c) || c == '_' || c == '.';
                         });
-        if (!ok) throw std::invalid_argument("\"" + item + "\" is not table or table.column");
+        if (!ok) throw std::invalid_argument(quoted(item) + " is not table or table.column");
         items.push_back(item);
     };
     for (char c : text) {
