@@ -12,8 +12,9 @@ namespace readyprobe::cli {
 namespace {
 
 struct Target {
-    std::string base;  // scheme://host:port
-    std::string path;  // /path?query
+    std::string base;   // scheme://host:port
+    std::string path;   // /path?query
+    std::string shown;  // the URL for messages, password masked
 };
 
 // Throws ConfigError("URL", ...) on a malformed or non-HTTP URL.
@@ -27,6 +28,7 @@ Target split(const std::string& text) {
     if (u.scheme != "http" && u.scheme != "https") throw ConfigError("URL", "must be http:// or https://");
     if (u.host.empty()) throw ConfigError("URL", "has no host");
     Target t;
+    t.shown = u.redacted();
     const int port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
     const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
     t.base = u.scheme + "://" + host + ":" + std::to_string(port);
@@ -90,7 +92,7 @@ int check(const std::string& url, Duration timeout) {
     const Target t = split(url);
     auto res = get(t, timeout);
     if (!res) {
-        std::cout << url << ": " << describe(res.error()) << "\n";
+        std::cout << t.shown << ": " << describe(res.error()) << "\n";
         return 1;
     }
     std::string body = res->body.substr(0, res->body.find('\n'));
@@ -102,14 +104,14 @@ int status(const std::string& url, Duration timeout) {
     const Target t = split(url);
     auto res = get(t, timeout, {{"Accept", "application/json"}});
     if (!res) {
-        std::cerr << "readyprobe status: " << url << ": " << describe(res.error()) << "\n";
+        std::cerr << "readyprobe status: " << t.shown << ": " << describe(res.error()) << "\n";
         return 2;
     }
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(res->body);
     } catch (const nlohmann::json::exception&) {
-        std::cerr << "readyprobe status: " << url << " answered HTTP " << res->status
+        std::cerr << "readyprobe status: " << t.shown << " answered HTTP " << res->status
                   << " without readyprobe JSON\n";
         return 2;
     }

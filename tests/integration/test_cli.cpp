@@ -198,3 +198,14 @@ TEST_CASE("wait: exit 0 once a dependency that was down comes up - exit 1 at the
 
     CHECK(readyprobe({"wait"}, {{"READYPROBE_CHECK_CACHE", "redis://"}}).exit_code == 2);
 }
+
+TEST_CASE("check and status never print a password from the URL they were given", "[cli][secrets]") {
+    const std::string url = "http://probe:Url-Secret-77@127.0.0.1:" + std::to_string(free_port()) + "/health";
+    for (const char* cmd : {"check", "status"}) {
+        auto r = readyprobe({cmd, url});
+        INFO(cmd << ": " << r.out << r.err);
+        CHECK(r.exit_code == (std::string(cmd) == "check" ? 1 : 2));
+        CHECK((r.out + r.err).find("Url-Secret-77") == std::string::npos);
+        CHECK((r.out + r.err).find("probe:***@") != std::string::npos);
+    }
+}
