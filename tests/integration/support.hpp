@@ -26,6 +26,9 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 
 double ms_since(Clock::time_point t0);
 
+// The number of open file descriptors of a process (/proc/<pid>/fd), -1 if unreadable.
+int open_fds(pid_t pid);
+
 // A child process with stdout and stderr captured to files; killed in the destructor.
 class Process {
 public:

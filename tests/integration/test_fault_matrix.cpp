@@ -346,18 +346,6 @@ private:
 
 // ------------------------------------------------------------------- process resource usage
 
-int open_fds(pid_t pid) {
-    const std::string path = "/proc/" + std::to_string(pid) + "/fd";
-    DIR* dir = ::opendir(path.c_str());
-    if (!dir) return -1;
-    int n = 0;
-    while (const dirent* e = ::readdir(dir)) {
-        if (e->d_name[0] != '.') ++n;
-    }
-    ::closedir(dir);
-    return n;
-}
-
 long rss_kb(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(in, line);) {

@@ -42,17 +42,6 @@ std::chrono::milliseconds scaled(std::chrono::milliseconds ms) {
     return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(ms.count()) * kSlowdown));
 }
 
-int open_fds(pid_t pid) {
-    int n = 0;
-    if (DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            if (e->d_name[0] != '.') ++n;
-        }
-        ::closedir(d);
-    }
-    return n;
-}
-
 long status_field(pid_t pid, const std::string& field) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
