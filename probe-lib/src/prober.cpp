@@ -225,6 +225,10 @@ void Prober::start() {
     impl_->started = true;
     if (impl_->startup_complete()) impl_->latched = true;  // nothing gates startup
     impl_->publish();
+    // spdlog creates its registry on first use, inside libspdlog.so. Create it here, before the
+    // threads that log exist, rather than racing for it in two of them: the library's guard is
+    // not instrumented, so TSan would see that first use as a data race.
+    spdlog::default_logger_raw();
     for (auto& entry : impl_->entries) {
         entry->thread = std::thread([impl = impl_.get(), entry] { impl->worker_loop(entry); });
     }

@@ -13,6 +13,24 @@
 
 namespace rptest {
 
+// Sanitizer builds run the same scenarios. Latency bounds are stretched by kSlowdown; memory
+// bounds do not apply (shadow memory and ASan's quarantine grow RSS by design; LeakSanitizer
+// checks leaks instead, in every process that exits).
+#if defined(__SANITIZE_THREAD__)
+inline constexpr double kSlowdown = 5;
+inline constexpr bool kSanitized = true;
+#elif defined(__SANITIZE_ADDRESS__)
+inline constexpr double kSlowdown = 2;
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr double kSlowdown = 1;
+inline constexpr bool kSanitized = false;
+#endif
+
+inline std::chrono::milliseconds scaled(std::chrono::milliseconds ms) {
+    return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(ms.count()) * kSlowdown));
+}
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Env = std::map<std::string, std::string>;

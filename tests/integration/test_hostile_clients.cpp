@@ -29,19 +29,6 @@ using namespace rptest;
 
 namespace {
 
-// Sanitizer builds run the same scenarios; only the latency bounds are stretched.
-#if defined(__SANITIZE_THREAD__)
-constexpr double kSlowdown = 5;
-#elif defined(__SANITIZE_ADDRESS__)
-constexpr double kSlowdown = 2;
-#else
-constexpr double kSlowdown = 1;
-#endif
-
-std::chrono::milliseconds scaled(std::chrono::milliseconds ms) {
-    return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(ms.count()) * kSlowdown));
-}
-
 long status_field(pid_t pid, const std::string& field) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
