@@ -303,7 +303,7 @@ table(
 
 out('## 4. Footprint');
 out();
-const bin = of('binary')[0];
+const bins = of('binary'); // one per executable; results before the front have one, unnamed
 if (foot) {
     out(
         `Idle sidecar with five checks every 1 s (postgres on a second throwaway server, redis, http to nginx, tcp, file), ` +
@@ -324,8 +324,8 @@ if (foot) {
         ]],
     );
 }
-if (bin) {
-    out(`Binary \`readyprobe\`: ${fmt(bin.bytes / 1048576, 2)} MiB as built (Release), ${fmt(bin.stripped_bytes / 1048576, 2)} MiB stripped; dynamically linked against ${bin.shared_libs} shared libraries (\`ldd\`).`);
+for (const bin of bins) {
+    out(`Binary \`${bin.name || 'readyprobe'}\`: ${fmt(bin.bytes / 1048576, 2)} MiB as built (Release), ${fmt(bin.stripped_bytes / 1048576, 2)} MiB stripped; dynamically linked against ${bin.shared_libs} shared libraries (\`ldd\`).`);
     out();
 }
 if (rc && cu) {
@@ -443,7 +443,7 @@ for (const g of detectGroups) {
     lines.push(`detect ${pad(g.fault, 8)} interval ${g.iv}s: median ${fint(g.med)} ms, max ${fint(g.max)} ms (runs ${g.ms.map(fint).join(', ')}); bound ${fint(g.bound)} ms, with jitter ${fint(g.boundJ)} ms`);
 }
 if (foot) lines.push(`footprint: RSS ${fmt(foot.rss_avg_kb / 1024, 2)} MiB avg, ${fmt(foot.rss_max_kb / 1024, 2)} MiB max (anon ${fmt(foot.anon_kb / 1024, 2)}, file ${fmt(foot.file_kb / 1024, 2)}), CPU ${fmt(foot.cpu_pct, 3)} %, ${foot.threads} threads`);
-if (bin) lines.push(`binary: ${fmt(bin.bytes / 1048576, 2)} MiB, stripped ${fmt(bin.stripped_bytes / 1048576, 2)} MiB, ${bin.shared_libs} shared libs`);
+for (const bin of bins) lines.push(`binary ${bin.name || 'readyprobe'}: ${fmt(bin.bytes / 1048576, 2)} MiB, stripped ${fmt(bin.stripped_bytes / 1048576, 2)} MiB, ${bin.shared_libs} shared libs`);
 if (rc && cu) lines.push(`readyprobe check ${fms(rc.mean_ms)} ms vs curl -f ${fms(cu.mean_ms)} ms (mean of ${rc.runs})`);
 for (const key of ['readyprobe', 'orders-embedded', 'terminus', 'lightship']) {
     const runs = st.filter((r) => r.system === key);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The container image's file set works on its own, without a Docker engine: the Dockerfile's
-[rootfs] step (the binary plus exactly the shared libraries ldd lists, loader included) is run
-against the built binary into an empty directory, and readyprobe then runs inside it with
+[rootfs] step (the readyprobe front and readyprobe-core plus exactly the shared libraries ldd lists,
+loader included) is run against the built binaries into an empty directory, and readyprobe then runs inside it with
 `chroot --userspec=65534:65534`: no shell, no /etc, not root. It answers --version, `check`
 against a server outside the chroot on loopback, and `serve` + `check` + SIGTERM drain; with the
 throwaway PostgreSQL and Redis of scripts/with-services.sh it also runs `wait` against them.
@@ -74,7 +74,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "rootfs"
         step = rootfs_step(Path(args.repo) / "Dockerfile")
-        # The build stage's paths -> this build and a temporary root; drop the build-time self-check.
+        # The build stage's paths -> this build (readyprobe-core is built next to readyprobe) and a
+        # temporary root; drop the build-time self-check.
         step = step.replace("/build/sidecar/readyprobe", str(args.binary.resolve())).replace("/rootfs", str(root))
         step = re.sub(r"\s*&&\s*chroot .*$", "", step)
         r = subprocess.run(["/bin/sh", "-c", step], capture_output=True, text=True, timeout=60)
@@ -84,11 +85,13 @@ def main():
             d.chmod(0o755)  # TemporaryDirectory is 0700: let uid 65534 walk in
 
         files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
-        extra = [x for x in files if x != "usr/local/bin/readyprobe" and not re.match(r"lib(64|32|x32)?/", x)]
-        f.check(not extra, f"the file set holds more than the binary and its libraries: {extra}")
+        binaries = {"usr/local/bin/readyprobe", "usr/local/libexec/readyprobe/readyprobe-core"}
+        f.check(binaries <= set(files), f"the file set lacks {sorted(binaries - set(files))}")
+        extra = [x for x in files if x not in binaries and not re.match(r"lib(64|32|x32)?/", x)]
+        f.check(not extra, f"the file set holds more than the two binaries and their libraries: {extra}")
         f.check(not (root / "bin" / "sh").exists(), "there is a shell in the file set")
         size = sum((root / x).stat().st_size for x in files)
-        print(f"file set: {len(files)} files, {size / 1e6:.1f} MB (binary stripped + {len(files) - 1} libraries)")
+        print(f"file set: {len(files)} files, {size / 1e6:.1f} MB (2 binaries stripped + {len(files) - 2} libraries)")
 
         def inside(*argv, env=None, timeout=10):
             return subprocess.run([CHROOT, USER, str(root), "/usr/local/bin/readyprobe", *argv],

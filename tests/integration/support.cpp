@@ -182,6 +182,7 @@ RunResult run(const std::vector<std::string>& argv, const Env& env, std::chrono:
 }
 
 std::string binary() { return READYPROBE_BINARY; }
+std::string core_binary() { return READYPROBE_CORE_BINARY; }
 
 Env base_env() {
     const char* path = std::getenv("PATH");

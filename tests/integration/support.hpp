@@ -79,8 +79,10 @@ struct RunResult {
 RunResult run(const std::vector<std::string>& argv, const Env& env,
               std::chrono::milliseconds timeout = 20000ms);
 
-// The readyprobe binary's path, and a minimal environment (PATH only) to build on.
+// The readyprobe binary's path (the front users run), and a minimal environment (PATH only) to build on.
 std::string binary();
+// readyprobe-core, which the front execs for everything but a plain http:// `check`.
+std::string core_binary();
 Env base_env();
 
 struct Reply {
