@@ -11,6 +11,7 @@
 // prints and returns, byte for byte; whatever it cannot judge with certainty (an option or value
 // it does not know, https://, a response it would have to decode) it hands to the core, with the
 // same argv, so messages and exit codes stay the core's. exec keeps the PID: ECS signals `serve`.
+#include <readyprobe/config.hpp>
 #include <readyprobe/url.hpp>
 
 #include <arpa/inet.h>
@@ -71,31 +72,14 @@ std::string self_path() {
 
 // ------------------------------------------------------------------------------ arguments
 
-// parse_duration's grammar (probe-lib/src/config.cpp), strictly: digits with at most one '.',
-// then ms, s, m or h; 1 ms to 24 h. Anything else (spaces, 0, out of range) is the core's to reject.
+// The core's parse_duration (compiled in), in ms; nothing when the core must reject the value.
 std::optional<long long> duration_ms(const std::string& text) {
-    std::size_t i = 0;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
-    const std::string number = text.substr(0, i);
-    const std::string unit = text.substr(i);
-    if (number.empty() || number.size() > 12 || number.find('.') != number.rfind('.') || number == ".") {
-        return std::nullopt;
+    try {
+        const long long ms = readyprobe::to_ms(readyprobe::parse_duration(text));
+        if (ms >= 1) return ms;
+    } catch (const std::invalid_argument&) {
     }
-    double per_unit;
-    if (unit == "ms") {
-        per_unit = 1;
-    } else if (unit == "s") {
-        per_unit = 1000;
-    } else if (unit == "m") {
-        per_unit = 60'000;
-    } else if (unit == "h") {
-        per_unit = 3'600'000;
-    } else {
-        return std::nullopt;
-    }
-    const double ms = std::strtod(number.c_str(), nullptr) * per_unit;
-    if (!(ms >= 1) || ms > 24.0 * 3'600'000) return std::nullopt;
-    return static_cast<long long>(ms + 0.5);  // llround for ms >= 1, without libm
+    return std::nullopt;
 }
 
 struct Request {

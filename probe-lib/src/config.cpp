@@ -1,6 +1,7 @@
 #include <readyprobe/config.hpp>
 
 #include "checks/migration.hpp"
+#include "text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,9 @@ extern char** environ;
 
 namespace readyprobe {
 namespace {
+
+using detail::shown;
+using detail::trim;
 
 constexpr const char* kPrefix = "READYPROBE_";
 constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
@@ -39,13 +43,6 @@ std::string upper(std::string s) {
     return s;
 }
 
-std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    auto e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
-
 bool contains(const std::vector<std::string>& list, const std::string& word) {
     return std::find(list.begin(), list.end(), word) != list.end();
 }
@@ -63,16 +60,6 @@ std::vector<std::string> split(const std::string& text, char sep) {
     while (std::getline(in, item, sep)) out.push_back(trim(item));
     if (!text.empty() && text.back() == sep) out.push_back("");
     return out;
-}
-
-// Values never echo a password back: the caller passes `secret` for those.
-std::string shown(const std::string& value) {
-    std::string shown = value;
-    // A URL pasted into the wrong variable may hold a password (userinfo, ?password=): only
-    // its scheme is shown.
-    if (auto scheme = shown.find("://"); scheme != std::string::npos) shown = shown.substr(0, scheme + 3) + "...";
-    if (shown.size() > 60) shown = shown.substr(0, 60) + "...";
-    return "\"" + shown + "\"";
 }
 
 // One raw setting with where it came from, for error messages.
@@ -434,51 +421,6 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
 }
 
 }  // namespace
-
-Duration parse_duration(const std::string& input) {
-    const std::string text = trim(input);
-    if (text.empty()) throw std::invalid_argument("empty duration (use e.g. 500ms, 2s, 1m)");
-    std::size_t i = 0;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
-        ++i;
-    }
-    const std::string number = text.substr(0, i);
-    const std::string unit = text.substr(i);
-    const std::string bad = "bad duration " + shown(text) + " (use e.g. 500ms, 2s, 1m)";
-    if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) {
-        throw std::invalid_argument(bad);
-    }
-    double value;
-    try {
-        value = std::stod(number);
-    } catch (const std::out_of_range&) {  // hundreds of digits: too long, or too short if tiny
-        throw std::invalid_argument("duration " + shown(text) + " is out of range (1ms to 24h)");
-    }
-    double ms_per_unit;
-    if (unit == "ms") {
-        ms_per_unit = 1;
-    } else if (unit == "s") {
-        ms_per_unit = 1000;
-    } else if (unit == "m") {
-        ms_per_unit = 60'000;
-    } else if (unit == "h") {
-        ms_per_unit = 3'600'000;
-    } else if (unit.empty()) {
-        throw std::invalid_argument("duration " + shown(text) + " has no unit (use e.g. 500ms, 2s, 1m)");
-    } else {
-        throw std::invalid_argument(bad);
-    }
-    const double ms = value * ms_per_unit;
-    if (ms > 24.0 * 3'600'000) throw std::invalid_argument("duration " + shown(text) + " is longer than 24h");
-    if (ms != 0 && ms < 1) throw std::invalid_argument("duration " + shown(text) + " is shorter than 1ms");
-    return std::chrono::duration_cast<Duration>(std::chrono::milliseconds(std::llround(ms)));
-}
-
-std::string format_duration(Duration d) {
-    const long long ms = to_ms(d);
-    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-    return std::to_string(ms) + "ms";
-}
 
 std::vector<StatusRange> parse_status_ranges(const std::string& text) {
     std::vector<StatusRange> out;
