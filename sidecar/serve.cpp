@@ -8,9 +8,6 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -20,49 +17,6 @@
 
 namespace readyprobe::cli {
 namespace {
-
-// Server tuning; the reasons and measurements are in docs/hardening.md. cpp-httplib 0.11 gives
-// each connection one worker for its whole life and queues the others (FIFO, unbounded), so the
-// load balancer's probe waits behind whatever holds the workers: these bound how long that is.
-// Workers: each costs ~8 kB of RSS idle, ~22 kB once it has served. 64 covers the benchmark's
-// 64 keep-alive clients. Behind A connections that hold workers on purpose, a fresh request
-// waits about (A - workers) / workers x the read timeout (slow senders) or x the keep-alive
-// timeout (connections that never send): more workers shorten that, shorter timeouts cost less.
-constexpr std::size_t kWorkerThreads = 64;
-// A slow sender (slowloris) holds a worker until it pauses longer than this between two reads
-// of one request. A prober's request arrives in one segment, so only attackers wait on it.
-constexpr long kReadTimeoutMs = 100;
-// Responses are small: a client that does not read them for this long is dropped.
-constexpr time_t kWriteTimeoutSeconds = 1;
-// Idle keep-alive connections (and connections that never send) hold a worker this long;
-// cpp-httplib counts whole seconds, 1 is the shortest above "close after ~10 ms".
-constexpr time_t kKeepAliveSeconds = 1;
-// A busy keep-alive client gives its worker back after this many requests (it reconnects:
-// ~1 % more connections), so the probe never waits long behind back-to-back clients.
-constexpr std::size_t kKeepAliveMaxRequests = 100;
-// Nothing here takes a body: probe paths answer before reading one; other paths get 404, or
-// 413 after the body is skipped (a body without Content-Length is read whole: cpp-httplib).
-constexpr std::size_t kMaxBody = 1024;
-// cpp-httplib listens with a backlog of 5 (compiled in): bursts of connections overflowed it
-// and waited for a SYN retransmission (1 s, then 3 s). The socket is re-listened deeper.
-constexpr int kListenBacklog = 1024;
-// Busy workers must not starve the check threads of CPU (a starved check overruns its timeout
-// and /health turns 503 from request load alone: bench/notes.md): workers run at nice +10.
-constexpr int kWorkerNice = 10;
-
-// cpp-httplib's pool, each worker lowered to kWorkerNice the first time it runs a connection
-// (Linux: nice is per thread; lowering one's own priority needs no privilege).
-struct NicedThreadPool final : httplib::ThreadPool {
-    using httplib::ThreadPool::ThreadPool;
-    void enqueue(std::function<void()> fn) override {
-        httplib::ThreadPool::enqueue([fn = std::move(fn)] {
-            static thread_local const bool reniced =
-                ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kWorkerNice) == 0;
-            (void)reniced;
-            fn();
-        });
-    }
-};
 
 void block_signals(sigset_t& set) {
     sigemptyset(&set);
@@ -82,20 +36,6 @@ int serve(const Settings& settings) {
     add_checks(prober, settings.checks);
 
     httplib::Server server;
-    server.new_task_queue = [] { return new NicedThreadPool(kWorkerThreads); };
-    server.set_tcp_nodelay(true);
-    server.set_keep_alive_max_count(kKeepAliveMaxRequests);
-    server.set_keep_alive_timeout(kKeepAliveSeconds);
-    server.set_read_timeout(kReadTimeoutMs / 1000, (kReadTimeoutMs % 1000) * 1000);
-    server.set_write_timeout(kWriteTimeoutSeconds, 0);
-    server.set_payload_max_length(kMaxBody);
-    // The listening socket: cpp-httplib's own options (SO_REUSEPORT), and its descriptor, to
-    // deepen the backlog once bound (listen() on a listening socket updates it in place).
-    int listen_fd = -1;
-    server.set_socket_options([&listen_fd](socket_t sock) {
-        httplib::default_socket_options(sock);
-        listen_fd = sock;
-    });
     const EndpointOptions endpoint_options{settings.details, ""};
     // Probe paths are answered before routing: no regex matching on the hot path.
     server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
@@ -104,13 +44,14 @@ int serve(const Settings& settings) {
                    : httplib::Server::HandlerResponse::Unhandled;
     });
 
-    if (!server.bind_to_port(settings.listen_host, settings.listen_port)) {
+    // The shared settings (ServerTuning in readyprobe/http.hpp): 64 workers at nice +10, short
+    // read/keep-alive timeouts, 100 requests per connection, backlog 1024.
+    if (!tune_and_bind(server, settings.listen_host, settings.listen_port)) {
         const int err = errno;
         std::cerr << "READYPROBE_LISTEN: cannot listen on " << settings.listen_host << ":"
                   << settings.listen_port << ": " << (err ? std::strerror(err) : "bind failed") << "\n";
         return kExitBadConfig;
     }
-    if (listen_fd >= 0) ::listen(listen_fd, kListenBacklog);
 
     spdlog::info("readyprobe {} serving on {}:{} with {} check(s), details={}", READYPROBE_VERSION,
                  settings.listen_host, settings.listen_port, settings.checks.size(),

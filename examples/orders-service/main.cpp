@@ -177,11 +177,10 @@ int serve(const std::string& database_url, const std::string& version_name) {
 
     Pool pool(database_url, 8);
     httplib::Server server;
-    server.new_task_queue = [] { return new httplib::ThreadPool(32); };
-    server.set_tcp_nodelay(true);
-    server.set_keep_alive_max_count(1000);
-    server.set_keep_alive_timeout(5);
-    server.set_payload_max_length(64 * 1024);
+    // The naive baseline keeps cpp-httplib's defaults, as a hand-written service would; the real
+    // one takes readyprobe's server settings (below, at bind time) with room for its JSON bodies.
+    readyprobe::ServerTuning tuning;
+    tuning.max_body = 64 * 1024;
     if (naive) {
         server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
             res.set_content("ok\n", "text/plain");
@@ -244,7 +243,7 @@ int serve(const std::string& database_url, const std::string& version_name) {
         }
     });
 
-    if (!server.bind_to_port(host, port)) {
+    if (!(naive ? server.bind_to_port(host, port) : readyprobe::tune_and_bind(server, host, port, tuning))) {
         std::cerr << "orders-service: ORDERS_LISTEN: cannot listen on " << listen << "\n";
         return kExitUsage;
     }

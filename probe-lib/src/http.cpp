@@ -2,6 +2,12 @@
 
 #include <httplib.h>
 
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <set>
 
 namespace readyprobe {
@@ -32,6 +38,22 @@ std::string regex_escape(const std::string& text) {
     }
     return out;
 }
+
+// cpp-httplib's pool, each worker lowered to `nice` the first time it runs a connection.
+struct NicedThreadPool final : httplib::ThreadPool {
+    NicedThreadPool(std::size_t workers, int nice) : httplib::ThreadPool(workers), nice_(nice) {}
+    void enqueue(std::function<void()> fn) override {
+        httplib::ThreadPool::enqueue([fn = std::move(fn), nice = nice_] {
+            static thread_local const bool reniced =
+                nice == 0 || ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice) == 0;
+            (void)reniced;
+            fn();
+        });
+    }
+
+private:
+    int nice_;
+};
 
 }  // namespace
 
@@ -90,6 +112,37 @@ void mount(httplib::Server& server, const Prober& prober, EndpointOptions option
         server.Delete(pattern, handler);
         server.Options(pattern, handler);
     }
+}
+
+bool tune_and_bind(httplib::Server& server, const std::string& host, int port, const ServerTuning& tuning) {
+    const std::size_t workers = tuning.workers > 0 ? tuning.workers : 1;
+    const int nice = tuning.worker_nice;
+    server.new_task_queue = [workers, nice] { return new NicedThreadPool(workers, nice); };
+    server.set_tcp_nodelay(true);
+    server.set_keep_alive_max_count(tuning.keep_alive_max_requests);
+    server.set_keep_alive_timeout(tuning.keep_alive_s);
+    server.set_read_timeout(tuning.read_timeout_ms / 1000, (tuning.read_timeout_ms % 1000) * 1000);
+    server.set_write_timeout(tuning.write_timeout_s, 0);
+    server.set_payload_max_length(tuning.max_body);
+    // SO_REUSEADDR (a restart binds over TIME_WAIT) but not cpp-httplib's default SO_REUSEPORT,
+    // with which a second instance on the same port binds without an error and the kernel splits
+    // connections between the two. And the listening descriptor, to deepen the backlog once
+    // bound (listen() on a listening socket updates it in place).
+    int listen_fd = -1;
+    server.set_socket_options([&listen_fd](socket_t sock) {
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        listen_fd = sock;
+    });
+    const bool bound = server.bind_to_port(host, port);
+    const int saved = errno;
+    server.set_socket_options([](socket_t sock) {  // the callback's capture dies here
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    if (bound && listen_fd >= 0 && tuning.listen_backlog > 0) ::listen(listen_fd, tuning.listen_backlog);
+    errno = saved;
+    return bound;
 }
 
 }  // namespace readyprobe

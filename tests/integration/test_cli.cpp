@@ -209,3 +209,15 @@ TEST_CASE("check and status never print a password from the URL they were given"
         CHECK((r.out + r.err).find("probe:***@") != std::string::npos);
     }
 }
+
+TEST_CASE("serve on a port another readyprobe already serves: exit 2 with one line - the first keeps serving",
+          "[cli]") {
+    Sidecar first({{"READYPROBE_CHECK_FLAG", "file://" + binary()}});
+    const std::string listen = "127.0.0.1:" + std::to_string(first.port());
+    // cpp-httplib's default SO_REUSEPORT would let this bind and split connections between the two.
+    auto r = readyprobe({"serve"}, {{"READYPROBE_LISTEN", listen}, {"READYPROBE_CHECK_FLAG", "file://" + binary()}});
+    CHECK(r.exit_code == 2);
+    CHECK(lines(r.err) == 1);
+    CHECK(r.err.find("READYPROBE_LISTEN: cannot listen on " + listen + ": Address already in use") == 0);
+    CHECK(first.status("/health") == 200);
+}
