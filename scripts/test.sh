@@ -6,7 +6,7 @@
 #   2. build-asan/  ASan+UBSan: unit and integration tests (the real binary under ASan too)
 #   3. build-tsan/  TSan: unit and integration tests (checks run on threads)
 #   4. build-fuzz/  clang 14 + libFuzzer: every fuzz target for 30 s from the committed corpus
-# Stages 2 to 4 add about 12 minutes; RP_SANITIZERS=0 skips them (a quick local run).
+# Stages 2 to 4 add about 15 minutes; RP_SANITIZERS=0 skips them (a quick local run).
 # RP_CTEST_ARGS overrides the ctest arguments of stage 1 (--test-dir is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,8 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-sanitized=(-R "^(unit|integration):" --output-on-failure -j2 --timeout 600 --no-tests=error)
+# One test at a time here too: the soak, fault-matrix and hostile-client tests are timing-bound.
+sanitized=(-R "^(unit|integration):" --output-on-failure -j1 --timeout 600 --no-tests=error)
 
 stage "build ASan+UBSan"
 RP_CMAKE_ARGS="-DREADYPROBE_SANITIZE=address" scripts/build.sh build-asan

@@ -5,12 +5,17 @@
 // Why this file exists: `check` runs every few seconds in every task, and the full binary spends
 // most of its start-up in the dynamic loader (36 shared libraries: libpq's Kerberos/LDAP/GnuTLS
 // chain, and Debian's libcpp-httplib.so, a split header whose implementation loads OpenSSL,
-// brotli and zlib even for plain http://). So this front links only libc and libstdc++ and does
-// its one plain-HTTP GET on a raw socket: the deliberate exception to "HTTP goes through
-// cpp-httplib". It mirrors what the core's `check` (sidecar/client.cpp on cpp-httplib 0.11.4)
-// prints and returns, byte for byte; whatever it cannot judge with certainty (an option or value
-// it does not know, https://, a response it would have to decode) it hands to the core, with the
-// same argv, so messages and exit codes stay the core's. exec keeps the PID: ECS signals `serve`.
+// brotli and zlib even for plain http://). So this front loads only libc (libstdc++ is linked
+// in) and does its one plain-HTTP GET on a raw socket: the deliberate exception to "HTTP goes
+// through cpp-httplib". It prints and returns what the core's `check` (sidecar/client.cpp on
+// cpp-httplib 0.11.4) does for the same answer; whatever it cannot judge with certainty (an
+// option or value it does not know, https://, a response it would have to decode, such as a
+// chunked one) it hands to the core with the same argv, so messages and exit codes stay the
+// core's. exec keeps the PID: ECS signals `serve`. Known differences: --timeout bounds the whole
+// GET here (connect, send and each read in the core), so a server trickling its answer slower
+// than that fails here and may pass there; a response handed over after it was read costs a
+// second GET (the core's), up to twice the timeout in all; the request says
+// `User-Agent: readyprobe/<version>` and brackets an IPv6 Host.
 #include <readyprobe/config.hpp>
 #include <readyprobe/url.hpp>
 

@@ -177,10 +177,14 @@ int serve(const std::string& database_url, const std::string& version_name) {
 
     Pool pool(database_url, 8);
     httplib::Server server;
-    // The naive baseline keeps cpp-httplib's defaults, as a hand-written service would; the real
-    // one takes readyprobe's server settings (below, at bind time) with room for its JSON bodies.
+    // readyprobe's server settings (applied at bind time, in the naive baseline too: only /health
+    // differs), with an application's timeouts: request bodies may arrive in several segments
+    // and keep-alive connections may idle between requests (cpp-httplib's 5 s defaults).
     readyprobe::ServerTuning tuning;
     tuning.max_body = 64 * 1024;
+    tuning.read_timeout_ms = 5000;
+    tuning.write_timeout_s = 5;
+    tuning.keep_alive_s = 5;
     if (naive) {
         server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
             res.set_content("ok\n", "text/plain");
@@ -243,7 +247,7 @@ int serve(const std::string& database_url, const std::string& version_name) {
         }
     });
 
-    if (!(naive ? server.bind_to_port(host, port) : readyprobe::tune_and_bind(server, host, port, tuning))) {
+    if (!readyprobe::tune_and_bind(server, host, port, tuning)) {
         std::cerr << "orders-service: ORDERS_LISTEN: cannot listen on " << listen << "\n";
         return kExitUsage;
     }

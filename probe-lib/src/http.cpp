@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <set>
 
 namespace readyprobe {
@@ -128,19 +129,16 @@ bool tune_and_bind(httplib::Server& server, const std::string& host, int port, c
     // with which a second instance on the same port binds without an error and the kernel splits
     // connections between the two. And the listening descriptor, to deepen the backlog once
     // bound (listen() on a listening socket updates it in place).
-    int listen_fd = -1;
-    server.set_socket_options([&listen_fd](socket_t sock) {
+    auto listen_fd = std::make_shared<int>(-1);
+    server.set_socket_options([listen_fd](socket_t sock) {
         int yes = 1;
         ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-        listen_fd = sock;
+        *listen_fd = sock;
     });
+    errno = 0;  // a failed name lookup sets none: no stale error in the caller's message
     const bool bound = server.bind_to_port(host, port);
     const int saved = errno;
-    server.set_socket_options([](socket_t sock) {  // the callback's capture dies here
-        int yes = 1;
-        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    });
-    if (bound && listen_fd >= 0 && tuning.listen_backlog > 0) ::listen(listen_fd, tuning.listen_backlog);
+    if (bound && *listen_fd >= 0 && tuning.listen_backlog > 0) ::listen(*listen_fd, tuning.listen_backlog);
     errno = saved;
     return bound;
 }

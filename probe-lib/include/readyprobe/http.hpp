@@ -66,7 +66,10 @@ struct ServerTuning {
 
 // Applies `tuning` to `server` and binds it to host:port (cpp-httplib's bind_to_port, then the
 // deeper backlog). Call instead of bind_to_port, before listen_after_bind(). Returns false when
-// binding failed (errno is kept). Handlers, routes and other settings are left as they are.
+// binding failed (errno is kept; 0 when the host name did not resolve). It replaces the task
+// queue, the timeouts, keep-alive and payload limits, TCP_NODELAY and the socket options
+// (SO_REUSEADDR only: no SO_REUSEPORT, so a second instance on the port fails to bind); handlers,
+// routes and other settings are left as they are.
 bool tune_and_bind(httplib::Server& server, const std::string& host, int port, const ServerTuning& tuning = {});
 
 }  // namespace readyprobe
