@@ -57,8 +57,15 @@ void check_parsed(const Url& url, const std::string& input, bool whole_input) {
     // does not show it, unless it shows it just as much with another password in its place
     // (a user "ab%63d" and a password "abcd").
     const std::string& pw = url.password.reveal();
+    // Where the password's text first occurs in the input: it must be the password as written,
+    // not the scheme ("s://:s:/%2F@" has the password "s://", percent-encoded in the userinfo,
+    // and that text as its scheme, which redacted() shows and rotating would change).
+    const std::size_t pw_at = input.find(pw);
+    const std::size_t scheme_sep = input.find("://");
+    const bool written_in_userinfo =
+        pw_at != std::string::npos && (scheme_sep == std::string::npos || pw_at >= scheme_sep + 3);
     if (whole_input && contains(redacted, pw) && checkable_secret(pw, without_first(input, pw)) &&
-        input.find(pw) != std::string::npos && rpfuzz::rotate(pw) != pw) {
+        written_in_userinfo && rpfuzz::rotate(pw) != pw) {
         std::string other_redacted;
         try {
             other_redacted = parse_url(rpfuzz::with_rotated(input, pw)).redacted();
