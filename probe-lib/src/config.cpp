@@ -297,7 +297,13 @@ void parse_listen(const Raw& raw, Settings& s) {
     if (port.empty() || port.size() > 5 ||
         !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
         std::stoi(port) < 1 || std::stoi(port) > 65535) {
-        throw ConfigError(raw.where, "bad port " + shown(port) + " (1-65535)");
+        // Echo the port only when it is a plain word: the tail of a URL pasted here
+        // ("...//app?password=x") would print its password.
+        const bool plain = port.size() <= 20 && std::all_of(port.begin(), port.end(), [](unsigned char c) {
+                               return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+                           });
+        throw ConfigError(raw.where, plain ? "bad port " + shown(port) + " (1-65535)"
+                                           : std::string("bad port (must be a number from 1 to 65535)"));
     }
     s.listen_host = host.empty() ? "0.0.0.0" : host;
     s.listen_port = std::stoi(port);

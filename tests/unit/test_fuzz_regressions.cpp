@@ -170,3 +170,14 @@ TEST_CASE("regression: a duration too long for a double is a configuration error
         CHECK(what.find("READYPROBE_INTERVAL") == 0);
     }
 }
+
+// config: a URL pasted into READYPROBE_LISTEN was split at its last ':' and the tail echoed as
+// the bad port: "bad port \"//app?P&password=wJJNJSTE=\"" (found by fuzz_config in CI, 30 s).
+TEST_CASE("fuzz regression: a bad READYPROBE_LISTEN port does not echo a URL's password", "[config][secret][fuzz]") {
+    const std::string err = config_error({{"READYPROBE_LISTEN", "gres://app?P&password=wJJNJSTE="}});
+    CHECK(err.find("READYPROBE_LISTEN") == 0);
+    CHECK(err.find("wJJNJSTE") == std::string::npos);
+    CHECK(err.find("bad port") != std::string::npos);
+    // A plain word is still echoed, to help.
+    CHECK(config_error({{"READYPROBE_LISTEN", "0.0.0.0:80a"}}).find("\"80a\"") != std::string::npos);
+}
