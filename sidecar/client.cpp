@@ -1,5 +1,6 @@
 // `readyprobe check` and `readyprobe status`: small HTTP clients for images with no shell or curl.
 #include "commands.hpp"
+#include "client_text.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -58,11 +59,6 @@ std::string describe(httplib::Error e) {
     }
 }
 
-std::string fit(std::string s, std::size_t width) {
-    if (s.size() > width) s = s.substr(0, width - 3) + "...";
-    return s;
-}
-
 std::string seconds_text(const nlohmann::json& v) {
     if (!v.is_number()) return "-";
     const double s = v.get<double>();
@@ -80,12 +76,8 @@ std::string seconds_text(const nlohmann::json& v) {
 }  // namespace
 
 std::string local_url(const Environment& env, const std::string& path) {
-    std::string port = "8081";
-    if (auto it = env.find("READYPROBE_LISTEN"); it != env.end()) {
-        auto colon = it->second.rfind(':');
-        if (colon != std::string::npos) port = it->second.substr(colon + 1);
-    }
-    return "http://127.0.0.1:" + port + path;
+    const auto it = env.find("READYPROBE_LISTEN");
+    return local_url_for(it == env.end() ? nullptr : it->second.c_str(), path);
 }
 
 int check(const std::string& url, Duration timeout) {

@@ -19,6 +19,8 @@
 #include <readyprobe/config.hpp>
 #include <readyprobe/url.hpp>
 
+#include "client_text.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -376,12 +378,6 @@ Answer get(const Request& r, long long deadline) {
     return a;
 }
 
-// client.cpp's fit().
-std::string fit(std::string s, std::size_t width) {
-    if (s.size() > width) s = s.substr(0, width - 3) + "...";
-    return s;
-}
-
 // `check [URL] [--timeout D]`; nothing when the core must run instead.
 std::optional<int> check(int argc, char** argv) {
     std::optional<std::string> url;
@@ -401,13 +397,7 @@ std::optional<int> check(int argc, char** argv) {
     const auto ms = duration_ms(timeout.value_or("2s"));
     if (!ms) return std::nullopt;
     if (!url) {
-        // cli::local_url(): the port of READYPROBE_LISTEN.
-        std::string port = "8081";
-        if (const char* listen = std::getenv("READYPROBE_LISTEN")) {
-            const std::string l = listen;
-            if (const auto colon = l.rfind(':'); colon != std::string::npos) port = l.substr(colon + 1);
-        }
-        url = "http://127.0.0.1:" + port + "/startupz";
+        url = readyprobe::cli::local_url_for(std::getenv("READYPROBE_LISTEN"), "/startupz");
     }
     const auto request = plan(*url);
     if (!request) return std::nullopt;
@@ -417,7 +407,7 @@ std::optional<int> check(int argc, char** argv) {
     switch (a.outcome) {
         case Outcome::Delegate: return std::nullopt;
         case Outcome::Answered:
-            line = std::to_string(a.status) + " " + fit(a.first_line, 200) + "\n";
+            line = std::to_string(a.status) + " " + readyprobe::cli::fit(a.first_line, 200) + "\n";
             std::fwrite(line.data(), 1, line.size(), stdout);
             return a.status >= 200 && a.status < 300 ? 0 : 1;
         case Outcome::CannotConnect: line = "cannot connect"; break;
