@@ -8,6 +8,10 @@ packages=(
   libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev
   catch2 nlohmann-json3-dev libcli11-dev
   postgresql redis-server haproxy
+  pgbouncer openssl
+  python3-alembic python3-django python3-psycopg2 ruby-activerecord ruby-pg
+  prometheus
+  podman buildah runc debootstrap
   curl procps util-linux ca-certificates
   python3-botocore
   clang-14 libclang-rt-14-dev llvm-14

@@ -59,7 +59,22 @@ std::string first_line(std::string text) {
 }
 
 std::string lower_first(std::string text) {
-    if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    const bool acronym = text.size() > 1 && std::isupper(static_cast<unsigned char>(text[1]));
+    if (!text.empty() && !acronym) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    return text;
+}
+
+std::string one_sentence(std::string text, std::size_t max) {
+    text = first_line(std::move(text));
+    // ". " ends a sentence; "e.g. " or a version "1.2. " rarely appear in server errors.
+    if (auto end = text.find(". "); end != std::string::npos) text.erase(end + 1);
+    if (text.size() > max) {
+        text.erase(max > 3 ? max - 3 : 0);
+        // Do not cut a UTF-8 sequence in half.
+        while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+        if (!text.empty() && (static_cast<unsigned char>(text.back()) & 0x80)) text.pop_back();
+        text += "...";
+    }
     return text;
 }
 

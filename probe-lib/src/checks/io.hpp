@@ -3,6 +3,7 @@
 
 #include <readyprobe/check.hpp>
 
+#include <cstddef>
 #include <string>
 
 namespace readyprobe::detail {
@@ -23,7 +24,10 @@ std::string resolve_problem(const std::string& host);
 
 // Keeps the first line, without trailing whitespace.
 std::string first_line(std::string text);
-// "Connection refused" -> "connection refused".
+// "Connection refused" -> "connection refused"; an acronym keeps its case ("SSL error ...").
 std::string lower_first(std::string text);
+// A server's text made fit for one line of /readyz: the first line, cut after its first
+// sentence, and to at most `max` characters (then "..."). Case is kept.
+std::string one_sentence(std::string text, std::size_t max = 160);
 
 }  // namespace readyprobe::detail
