@@ -8,6 +8,7 @@
 #   servers.sh pg-restart  DIR                           # same port, prints it
 #   servers.sh redis-start DIR [PORT] [REDIS-ARG ...]    # e.g. --requirepass x
 #   servers.sh redis-stop  DIR
+#   servers.sh certs       DIR        # throwaway CA + server cert for 127.0.0.1/::1/localhost
 #
 # PORT may be omitted (or given as 0 / "auto") to pick a free port.
 # PostgreSQL: role/database "app" (password "app-secret-pw"); trust over the
@@ -26,7 +27,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
@@ -434,6 +435,36 @@ cmd_redis_stop() {
   rm -f "$dir/redis.pid"
 }
 
+# ---------------------------------------------------------------------- TLS
+
+# DIR/ca.crt + ca.key: a throwaway CA; DIR/server.crt + server.key: signed by it, for
+# localhost, 127.0.0.1 and ::1; DIR/other-ca.crt: an unrelated CA (for "verify failed" tests).
+# Keys are readable by their owner only; chown them for the server that uses them.
+cmd_certs() {
+  (($# == 1)) || usage
+  local dir
+  dir=$(abs_path "$1")
+  command -v openssl >/dev/null || die "openssl not found (install openssl)"
+  mkdir -p "$dir"
+  [[ -f $dir/server.crt && -f $dir/other-ca.crt ]] && return 0
+  (
+    cd "$dir"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=readyprobe test CA" \
+      -keyout ca.key -out ca.crt
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=unrelated test CA" \
+      -keyout other-ca.key -out other-ca.crt
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.crt
+    chmod 644 ca.crt other-ca.crt server.crt
+  ) >/dev/null 2>"$dir/openssl.log" || {
+    cat "$dir/openssl.log" >&2
+    die "making certificates in $dir failed"
+  }
+}
+
 # --------------------------------------------------------------------- main
 
 (($# >= 1)) || usage
@@ -446,6 +477,7 @@ case $cmd in
   pg-restart) cmd_pg_restart "$@" ;;
   redis-start) cmd_redis_start "$@" ;;
   redis-stop) cmd_redis_stop "$@" ;;
+  certs) cmd_certs "$@" ;;
   -h | --help | help) usage ;;
   *)
     echo "servers.sh: unknown command: $cmd" >&2
