@@ -9,6 +9,9 @@
 #   servers.sh redis-start DIR [PORT] [REDIS-ARG ...]    # e.g. --requirepass x
 #   servers.sh redis-stop  DIR
 #   servers.sh certs       DIR        # throwaway CA + server cert for 127.0.0.1/::1/localhost
+#   servers.sh pg-start-tls DIR CERTDIR [PORT]  # TLS only over TCP (hostssl), cert from `certs`
+#   servers.sh pgbouncer-start DIR PG_PORT session|transaction [PORT] [NAME=VALUE ...]
+#   servers.sh pgbouncer-stop  DIR
 #
 # PORT may be omitted (or given as 0 / "auto") to pick a free port.
 # PostgreSQL: role/database "app" (password "app-secret-pw"); trust over the
@@ -27,7 +30,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
@@ -310,6 +313,32 @@ cmd_pg_start() {
   done
 }
 
+# A server that accepts TCP connections over TLS only (hostssl in pg_hba.conf), with the
+# certificate made by `certs CERTDIR`; the unix socket stays trust for psql().
+cmd_pg_start_tls() {
+  (($# >= 2)) || usage
+  local dir certdir
+  dir=$(abs_path "$1")
+  certdir=$(abs_path "$2")
+  shift 2
+  [[ -f $certdir/server.crt ]] || cmd_certs "$certdir"
+  [[ -n $PGBIN ]] || pg_bindir >/dev/null
+  pg_prepare_dir "$dir"
+  if [[ ! -f $dir/PG_VERSION ]]; then
+    pg_init_from_template "$dir"
+    cat >"$dir/pg_hba.conf" <<'HBA'
+# TYPE    DATABASE  USER  ADDRESS        METHOD
+local     all       all                  trust
+hostssl   all       all   127.0.0.1/32   scram-sha-256
+hostssl   all       all   ::1/128        scram-sha-256
+HBA
+    install -m 600 "$certdir/server.crt" "$dir/server.crt"
+    install -m 600 "$certdir/server.key" "$dir/server.key"
+    if is_root; then chown postgres:postgres "$dir/pg_hba.conf" "$dir/server.crt" "$dir/server.key"; fi
+  fi
+  cmd_pg_start "$dir" "$@" ssl=on ssl_cert_file="$dir/server.crt" ssl_key_file="$dir/server.key"
+}
+
 cmd_pg_stop() {
   (($# == 1)) || usage
   local dir pid
@@ -342,6 +371,92 @@ cmd_pg_restart() {
   fi
   pg_ctl_start "$dir" || pg_start_failed "$dir" "$port"
   echo "$port"
+}
+
+# ---------------------------------------------------------------- PgBouncer
+
+# Debian's PgBouncer in front of a server started by pg-start: database "app", user "app"
+# (SCRAM, password from its auth_file), the given pool mode, Debian's defaults otherwise
+# (ignore_startup_parameters is not set) except server_login_retry = 1 (15 s by default: how
+# long PgBouncer waits before trying a server it could not reach again). Extra settings
+# (NAME=VALUE) go into [pgbouncer], e.g. default_pool_size=1. Runs as the postgres user.
+cmd_pgbouncer_start() {
+  (($# >= 3)) || usage
+  local dir pg_port=$2 mode=$3 requested="" setting attempt i
+  dir=$(abs_path "$1")
+  shift 3
+  if (($# > 0)) && [[ $1 != *=* ]]; then
+    requested=$1
+    shift
+  fi
+  check_port_arg "$requested"
+  check_port_arg "$pg_port"
+  [[ $mode == session || $mode == transaction ]] || die "pool mode must be session or transaction: $mode"
+  command -v pgbouncer >/dev/null || die "pgbouncer not found (install pgbouncer)"
+  mkdir -p "$dir"
+  if is_root; then chown postgres:postgres "$dir"; fi
+  for attempt in 1 2 3; do
+    pick_port "$requested"
+    {
+      echo "[databases]"
+      echo "app = host=127.0.0.1 port=$pg_port dbname=$PG_APP_DB"
+      echo "[pgbouncer]"
+      echo "listen_addr = 127.0.0.1"
+      echo "listen_port = $PORT"
+      echo "unix_socket_dir ="
+      echo "auth_type = scram-sha-256"
+      echo "auth_file = $dir/userlist.txt"
+      echo "pool_mode = $mode"
+      echo "logfile = $dir/pgbouncer.log"
+      echo "pidfile = $dir/pgbouncer.pid"
+      echo "server_login_retry = 1"
+      for setting in "$@"; do echo "${setting%%=*} = ${setting#*=}"; done
+    } >"$dir/pgbouncer.ini"
+    printf '"%s" "%s"\n' "$PG_APP_USER" "$PG_APP_PASSWORD" >"$dir/userlist.txt"
+    chmod 600 "$dir/userlist.txt"
+    if is_root; then chown postgres:postgres "$dir/pgbouncer.ini" "$dir/userlist.txt"; fi
+    echo "$PORT" >"$dir/port"
+    : >"$dir/pgbouncer.log"
+    if is_root; then chown postgres:postgres "$dir/pgbouncer.log"; fi
+    if as_pg pgbouncer -q -d "$dir/pgbouncer.ini" >/dev/null 2>&1; then
+      for ((i = 0; i < 200; i++)); do # up to 10 s
+        if port_in_use "$PORT" && pgbouncer_pid "$dir" >/dev/null; then
+          echo "$PORT"
+          return
+        fi
+        sleep 0.05
+      done
+    fi
+    cmd_pgbouncer_stop "$dir" 2>/dev/null || true
+    if ((AUTO_PORT && attempt < 3)) && grep -qs 'in use' "$dir/pgbouncer.log"; then
+      continue
+    fi
+    echo "servers.sh: PgBouncer in $dir did not start on port $PORT (log: $dir/pgbouncer.log)" >&2
+    tail -n 20 "$dir/pgbouncer.log" >&2 2>/dev/null || true
+    exit 1
+  done
+}
+
+pgbouncer_pid() {
+  local pid
+  pid=$(cat "$1/pgbouncer.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 1
+  [[ $(ps -o comm= -p "$pid" 2>/dev/null) == pgbouncer* ]] || return 1
+  echo "$pid"
+}
+
+cmd_pgbouncer_stop() {
+  (($# == 1)) || usage
+  local dir pid i
+  dir=$(abs_path "$1")
+  pid=$(pgbouncer_pid "$dir") || return 0
+  kill -CONT "$pid" 2>/dev/null || true
+  kill -INT "$pid" 2>/dev/null || true # SIGINT: shut down at once
+  for ((i = 0; i < 100; i++)); do
+    pid_alive "$pid" || return 0
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
 }
 
 # -------------------------------------------------------------------- Redis
@@ -478,6 +593,9 @@ case $cmd in
   redis-start) cmd_redis_start "$@" ;;
   redis-stop) cmd_redis_stop "$@" ;;
   certs) cmd_certs "$@" ;;
+  pg-start-tls) cmd_pg_start_tls "$@" ;;
+  pgbouncer-start) cmd_pgbouncer_start "$@" ;;
+  pgbouncer-stop) cmd_pgbouncer_stop "$@" ;;
   -h | --help | help) usage ;;
   *)
     echo "servers.sh: unknown command: $cmd" >&2

@@ -249,6 +249,11 @@ Postgres::Postgres(std::vector<std::string> settings) : dir_(temp_dir("pg")), se
     start();
 }
 
+Postgres::Postgres(std::vector<std::string> settings, std::string tls_certdir)
+    : dir_(temp_dir("pg")), settings_(std::move(settings)), tls_certdir_(std::move(tls_certdir)) {
+    start();
+}
+
 Postgres::~Postgres() {
     try {
         stop();
@@ -263,6 +268,9 @@ std::string Postgres::url(const std::string& password) const {
 
 void Postgres::start() {
     std::vector<std::string> args{"pg-start", dir_ + "/d", port_ ? std::to_string(port_) : "0"};
+    if (!tls_certdir_.empty()) {
+        args = {"pg-start-tls", dir_ + "/d", tls_certdir_, port_ ? std::to_string(port_) : "0"};
+    }
     args.insert(args.end(), settings_.begin(), settings_.end());
     port_ = std::stoi(servers(args));
 }
@@ -297,6 +305,39 @@ std::string Postgres::psql(const std::string& sql) const {
                       base_env(), 30000ms);
     if (r.exit_code != 0) throw std::runtime_error("psql failed: " + r.err);
     return trim(r.out);
+}
+
+// ---------------------------------------------------------------------------------- PgBouncer
+
+PgBouncer::PgBouncer(const Postgres& server, std::string mode, std::vector<std::string> settings)
+    : dir_(temp_dir("pgbouncer")) {
+    std::vector<std::string> args{"pgbouncer-start", dir_ + "/b", std::to_string(server.port()), mode, "0"};
+    args.insert(args.end(), settings.begin(), settings.end());
+    port_ = std::stoi(servers(args));
+}
+
+PgBouncer::~PgBouncer() {
+    try {
+        servers({"pgbouncer-stop", dir_ + "/b"});
+    } catch (...) {
+    }
+    std::system(("rm -rf '" + dir_ + "'").c_str());
+}
+
+std::string PgBouncer::url(const std::string& password) const {
+    return "postgres://app:" + password + "@127.0.0.1:" + std::to_string(port_) + "/app";
+}
+
+std::string PgBouncer::log() const { return read_file(dir_ + "/b/pgbouncer.log"); }
+
+std::string test_certs() {
+    struct Certs {
+        std::string dir = temp_dir("certs");
+        Certs() { servers({"certs", dir}); }
+        ~Certs() { std::system(("rm -rf '" + dir + "'").c_str()); }
+    };
+    static const Certs certs;
+    return certs.dir;
 }
 
 // ------------------------------------------------------------------------------ shared servers

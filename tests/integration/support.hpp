@@ -118,6 +118,9 @@ private:
 class Postgres {
 public:
     explicit Postgres(std::vector<std::string> settings = {});
+    // A server that takes TCP connections over TLS only (hostssl), with the certificates made by
+    // `servers.sh certs certdir` (ca.crt, server.crt for 127.0.0.1/localhost, other-ca.crt).
+    Postgres(std::vector<std::string> settings, std::string tls_certdir);
     ~Postgres();
     Postgres(const Postgres&) = delete;
     Postgres& operator=(const Postgres&) = delete;
@@ -136,7 +139,29 @@ private:
     std::string dir_;
     int port_ = 0;
     std::vector<std::string> settings_;
+    std::string tls_certdir_;
 };
+
+// Debian's PgBouncer in front of `server` (database app, user app, SCRAM), in `mode` (session or
+// transaction) with its default settings plus `settings` (NAME=VALUE, e.g. default_pool_size=1).
+class PgBouncer {
+public:
+    PgBouncer(const Postgres& server, std::string mode, std::vector<std::string> settings = {});
+    ~PgBouncer();
+    PgBouncer(const PgBouncer&) = delete;
+    PgBouncer& operator=(const PgBouncer&) = delete;
+    int port() const { return port_; }
+    std::string url(const std::string& password = "app-secret-pw") const;
+    std::string log() const;
+
+private:
+    std::string dir_;
+    int port_ = 0;
+};
+
+// A directory of throwaway certificates (servers.sh certs): ca.crt, server.crt/.key for
+// localhost, 127.0.0.1 and ::1, other-ca.crt (unrelated); made once per test process.
+std::string test_certs();
 
 // The shared servers started by scripts/with-services.sh (RPTEST_PG_URL, RPTEST_REDIS_URL);
 // started on demand when the suite runs without it.
