@@ -23,11 +23,12 @@ constexpr const char* kPrefix = "READYPROBE_";
 constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
 
 // Per-check option words, as in READYPROBE_CHECK_<NAME>_<OPTION>.
+// FAST_INTERVAL ends in INTERVAL: the longest word that ends a variable wins.
 const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
                                            "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
-                                           "POOL",     "MIGRATION", "REQUIRE"};
+                                           "POOL",     "MIGRATION", "REQUIRE", "FAST_INTERVAL"};
 
-const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "TIMEOUT",   "RISE",
+const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "FAST_INTERVAL", "TIMEOUT",   "RISE",
                                            "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
                                            "LOG_LEVEL", "CONFIG"};
 
@@ -220,8 +221,10 @@ void load_env(const Environment& env, RawConfig& raw, const LoadOptions& options
     }
     for (const auto& [key, value] : opts) {
         const std::string rest = key.substr(check_prefix.size());
-        // The longest option word that ends the variable wins (none is a suffix of another).
-        for (const auto& word : kOptions) {
+        // The longest option word that ends the variable wins (INTERVAL ends FAST_INTERVAL).
+        std::vector<std::string> words = kOptions;
+        std::sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+        for (const auto& word : words) {
             const std::string suffix = "_" + word;
             if (rest.size() <= suffix.size() ||
                 rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0) {
@@ -355,6 +358,7 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
 
     Schedule& sc = spec.schedule;
     sc.interval = s.interval;
+    sc.fast_interval = s.fast_interval;
     sc.timeout = s.timeout;
     sc.rise = s.rise;
     sc.fall = s.fall;
@@ -364,6 +368,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
         }
         if (word == "INTERVAL") {
             sc.interval = parse_duration_at(raw);
+        } else if (word == "FAST_INTERVAL") {
+            sc.fast_interval = parse_duration_at(raw);
         } else if (word == "TIMEOUT") {
             sc.timeout = parse_duration_at(raw);
         } else if (word == "RISE") {
@@ -471,6 +477,7 @@ CheckSpec check_spec(const std::string& name, const std::string& url, Schedule s
     raw.url = Raw{url, name};
     Settings defaults;
     defaults.interval = schedule.interval;
+    defaults.fast_interval = schedule.fast_interval;
     defaults.timeout = schedule.timeout;
     defaults.rise = schedule.rise;
     defaults.fall = schedule.fall;
@@ -502,6 +509,7 @@ Settings load_settings(const Environment& env, LoadOptions options) {
     const auto& g = raw.globals;
     if (auto it = g.find("LISTEN"); it != g.end() && !options.ignore_listen) parse_listen(it->second, s);
     if (auto it = g.find("INTERVAL"); it != g.end()) s.interval = parse_duration_at(it->second);
+    if (auto it = g.find("FAST_INTERVAL"); it != g.end()) s.fast_interval = parse_duration_at(it->second);
     if (auto it = g.find("TIMEOUT"); it != g.end()) s.timeout = parse_duration_at(it->second);
     if (auto it = g.find("DRAIN"); it != g.end()) s.drain = parse_duration_at(it->second, true);
     if (auto it = g.find("RISE"); it != g.end()) s.rise = parse_count(it->second);
@@ -554,6 +562,7 @@ std::string Settings::to_json() const {
     const bool v6 = listen_host.find(':') != std::string::npos;
     j["listen"] = (v6 ? "[" + listen_host + "]" : listen_host) + ":" + std::to_string(listen_port);
     j["interval"] = format_duration(interval);
+    j["fast_interval"] = format_duration(fast_interval);
     j["timeout"] = format_duration(timeout);
     j["rise"] = rise;
     j["fall"] = fall;
@@ -568,6 +577,7 @@ std::string Settings::to_json() const {
         cj["kind"] = c.kind;
         cj["url"] = c.url.redacted();
         cj["interval"] = format_duration(c.schedule.interval);
+        cj["fast_interval"] = format_duration(c.schedule.fast_interval);
         cj["timeout"] = format_duration(c.schedule.timeout);
         cj["rise"] = c.schedule.rise;
         cj["fall"] = c.schedule.fall;

@@ -66,6 +66,21 @@ std::optional<Transition> record(CheckState& state, const Result& result, Durati
     return t;
 }
 
+RunDelay next_run_delay(const CheckState& state) {
+    const Schedule& sc = state.schedule;
+    const Duration fast = std::min(sc.fast_interval, sc.interval);
+    const bool passing = state.last_ok;
+    if (state.status == CheckStatus::up) {
+        return {passing ? sc.interval : fast, false};
+    }
+    if (passing) return {fast, false};  // rising: RISE passes in a row
+    // Down or never up, and failing: back off from the fast interval.
+    const Duration cap = std::max(fast, std::min(kMaxRetryDelay, sc.interval));
+    Duration d = fast;
+    for (int i = 1; i < state.consecutive_fail && d < cap; ++i) d *= 2;
+    return {std::min(d, cap), true};
+}
+
 bool is_stale(const CheckState& state, TimePoint now) {
     if (!state.last_result) return false;  // never run: already `unknown`
     const Duration limit = state.schedule.interval + state.schedule.timeout + std::chrono::seconds(1);

@@ -47,6 +47,7 @@ struct Settings {
     std::string listen_host = "0.0.0.0";
     int listen_port = 8081;
     Duration interval = std::chrono::seconds(2);
+    Duration fast_interval = std::chrono::milliseconds(300);
     Duration timeout = std::chrono::seconds(1);
     int rise = 1;
     int fall = 2;

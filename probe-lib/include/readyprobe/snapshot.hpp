@@ -15,6 +15,10 @@ namespace readyprobe {
 
 struct Schedule {
     Duration interval = std::chrono::seconds(2);
+    // While a check is changing (a result disagrees with its status, before RISE/FALL) it runs
+    // this often, so the thresholds are crossed in well under a second; while it is down it
+    // retries from this, backing off (see next_run_delay).
+    Duration fast_interval = std::chrono::milliseconds(300);
     Duration timeout = std::chrono::seconds(1);
     int rise = 1;  // consecutive passes to turn up
     int fall = 2;  // consecutive failures to turn down
@@ -56,6 +60,20 @@ struct Transition {
 // Applies one result to a check's state; returns the transition it caused, if any.
 std::optional<Transition> record(CheckState& state, const Result& result, Duration took,
                                  TimePoint now);
+
+// How long after the start of its newest run a check runs again, before jitter:
+//  - settled (up and passing): `interval`;
+//  - changing (up but failing, or down but passing, before FALL/RISE): `fast_interval`;
+//  - down (or never up) and failing: `fast_interval` doubled per further failure, capped at
+//    `kMaxRetryDelay` (or `interval` if shorter), so a dead dependency is retried soon but a
+//    fleet does not hammer it; the Prober spreads these retries with full jitter (50-100 %).
+// Never longer than `interval`.
+inline constexpr Duration kMaxRetryDelay = std::chrono::seconds(1);
+struct RunDelay {
+    Duration delay;
+    bool backoff = false;  // a retry of a failing dependency: jitter it widely
+};
+RunDelay next_run_delay(const CheckState& state);
 
 // A check whose newest result is older than interval + timeout + 1 s: something is wedged.
 bool is_stale(const CheckState& state, TimePoint now);

@@ -72,7 +72,8 @@ std::string simplify(std::string message) {
     // PgBouncer's own words when it cannot hand out a server connection.
     if (message.find("pgbouncer cannot connect to server") != std::string::npos ||
         message.find("query_wait_timeout") != std::string::npos ||
-        message.find("no more connections allowed") != std::string::npos) {
+        message.find("no more connections allowed") != std::string::npos ||
+        message.find("server login has been failing") != std::string::npos) {
         return "pooler: " + message;
     }
     return message.empty() ? "unknown error" : detail::one_sentence(detail::lower_first(message));
@@ -314,6 +315,14 @@ public:
     }
 
     std::string kind() const override { return "postgres"; }
+
+    std::vector<int> idle_fds() const override {
+        std::vector<int> fds;
+        for (const auto& s : sessions_) {
+            if (s.open() && s.fd() >= 0) fds.push_back(s.fd());
+        }
+        return fds;
+    }
 
     Result run(Deadline deadline) override {
         Result r = run_unmasked(deadline);
