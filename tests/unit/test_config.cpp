@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../../sidecar/client_text.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -695,6 +697,29 @@ TEST_CASE("Settings: sslpassword and every *password* URL parameter are masked a
     CHECK(secrets == std::vector<std::string>{"api-pw-3", "ssl-pw-2", "url-pw-1"});
     // Masking with them hides each in any message.
     CHECK(mask("bad passphrase ssl-pw-2 for api-pw-3", s.secrets()) == "bad passphrase *** for ***");
+}
+
+TEST_CASE("check/status default URL: the address READYPROBE_LISTEN names", "[config][cli]") {
+    using readyprobe::cli::local_url_for;
+    CHECK(local_url_for(nullptr, "/startupz") == "http://127.0.0.1:8081/startupz");
+    CHECK(local_url_for("0.0.0.0:9000", "/startupz") == "http://127.0.0.1:9000/startupz");
+    CHECK(local_url_for(":9001", "/health") == "http://127.0.0.1:9001/health");
+    CHECK(local_url_for("127.0.0.2:9002", "/startupz") == "http://127.0.0.2:9002/startupz");
+    CHECK(local_url_for("10.1.2.3:9003", "/startupz") == "http://10.1.2.3:9003/startupz");
+    CHECK(local_url_for("localhost:9004", "/startupz") == "http://localhost:9004/startupz");
+    CHECK(local_url_for("[::1]:9005", "/startupz") == "http://[::1]:9005/startupz");
+    CHECK(local_url_for("[::]:9006", "/startupz") == "http://[::1]:9006/startupz");
+    CHECK(local_url_for("[fd00::2]:9007", "/startupz") == "http://[fd00::2]:9007/startupz");
+    CHECK(local_url_for(" [::1]:9008 ", "/startupz") == "http://[::1]:9008/startupz");
+    // Each default URL is one `check` accepts.
+    for (const char* listen : {"0.0.0.0:9000", "127.0.0.2:9002", "[::1]:9005", "[::]:9006", "[fd00::2]:9007"}) {
+        INFO(listen);
+        const Url u = parse_url(local_url_for(listen, "/startupz"));
+        CHECK(u.scheme == "http");
+        CHECK_FALSE(u.host.empty());
+        CHECK(u.path == "/startupz");
+    }
+    CHECK(parse_url(local_url_for("[::]:9006", "/x")).host == "::1");
 }
 
 // ---------------------------------------------------------------------------------------------
