@@ -97,7 +97,7 @@ struct Request {
 };
 
 // What the core's split() and cpp-httplib's Client would do with the URL; nothing when the core
-// must decide (a bad URL, not http://, a host form cpp-httplib parses differently).
+// must decide (a bad URL, not http://).
 std::optional<Request> plan(const std::string& text) {
     readyprobe::Url u;
     try {
@@ -106,11 +106,8 @@ std::optional<Request> plan(const std::string& text) {
         return std::nullopt;
     }
     if (u.scheme != "http" || u.host.empty()) return std::nullopt;
+    // Any IPv6 literal: the core connects to host and port as they are too (client.cpp).
     const bool v6 = u.host.find(':') != std::string::npos;
-    for (char c : u.host) {
-        // cpp-httplib reads "[...]" as IPv6 only when it holds digits and colons.
-        if (v6 && !((c >= '0' && c <= '9') || c == ':')) return std::nullopt;
-    }
     Request r;
     r.shown = u.redacted();
     r.host = u.host;
@@ -118,6 +115,9 @@ std::optional<Request> plan(const std::string& text) {
     std::string path = u.path.empty() ? "/" : u.path;
     for (std::size_t i = 0; i < u.query.size(); ++i) {
         path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
+    }
+    for (const auto& [k, v] : u.secret_query) {
+        path += (path.find('?') == std::string::npos ? "?" : "&") + k + (v.empty() ? "" : "=" + v.reveal());
     }
     // cpp-httplib's encode_url(), which the core's request goes through (it stops at a NUL).
     std::string target;

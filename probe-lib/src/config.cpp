@@ -551,7 +551,7 @@ Settings load_settings(const Environment& env, LoadOptions options) {
 std::vector<Secret> Settings::secrets() const {
     std::vector<Secret> out;
     for (const auto& c : checks) {
-        if (!c.url.password.empty()) out.push_back(c.url.password);
+        for (const auto& secret : c.url.secrets()) out.push_back(secret);
     }
     return out;
 }

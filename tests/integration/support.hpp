@@ -126,6 +126,8 @@ public:
     Postgres& operator=(const Postgres&) = delete;
     int port() const { return port_; }
     std::string url(const std::string& password = "app-secret-pw") const;
+    // The directory of its unix socket (trust authentication there).
+    std::string socket_dir() const { return dir_ + "/d"; }
     void stop();
     void start();
     void restart();

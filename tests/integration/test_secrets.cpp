@@ -54,3 +54,52 @@ TEST_CASE("passwords are absent from every output while checks fail with them", 
         }
     }
 }
+
+// libpq's sslpassword (a client key passphrase) and any *password* URL parameter: passed to
+// libpq (the check is up with it), shown as *** by config, the startup log and every endpoint.
+TEST_CASE("sslpassword in a postgres URL is masked in config, the startup log, /readyz and /metrics", "[secrets]") {
+    const std::string ssl_pw = "Ssl-Key-Passphrase-4242";
+    const std::string wrong_pw = "Wrong-Pg-Pw-4242";
+    const std::string pg = shared_pg_url();
+    const std::string up = pg + "?sslmode=disable&sslpassword=" + ssl_pw;
+    const std::string down =
+        pg.substr(0, pg.find(':', 12) + 1) + wrong_pw + pg.substr(pg.find('@')) + "?sslpassword=" + ssl_pw;
+    const Env checks{{"READYPROBE_CHECK_DB", up}, {"READYPROBE_CHECK_WRONG", down}};
+
+    Env env = base_env();
+    for (const auto& [k, v] : checks) env[k] = v;
+    const auto config = run({binary(), "config"}, env);
+    INFO(config.out << config.err);
+    REQUIRE(config.exit_code == 0);
+    CHECK(config.out.find("sslpassword=***") != std::string::npos);
+    CHECK(config.out.find(ssl_pw) == std::string::npos);
+    CHECK(config.out.find(wrong_pw) == std::string::npos);
+
+    for (const char* format : {"text", "json"}) {
+        Env rp_env = checks;
+        rp_env["READYPROBE_INTERVAL"] = "100ms";
+        rp_env["READYPROBE_DRAIN"] = "0s";
+        rp_env["READYPROBE_DETAILS"] = "full";
+        rp_env["READYPROBE_LOG_LEVEL"] = "debug";
+        rp_env["READYPROBE_LOG_FORMAT"] = format;
+        Sidecar rp(rp_env);
+        REQUIRE(eventually([&] {
+            const std::string v = rp.get("/readyz?verbose").body;
+            return v.find("[+]db ok") != std::string::npos && v.find("[-]wrong failed") != std::string::npos;
+        }, 5000ms));
+        std::string everything;
+        for (const char* path : {"/readyz?verbose", "/readyz?format=json", "/health?verbose", "/startupz?verbose",
+                                 "/metrics"}) {
+            everything += rp.get(path).body;
+        }
+        // The check that uses it is up (libpq took the keyword); the failing one says why.
+        CHECK(everything.find("password authentication failed") != std::string::npos);
+        rp.process().signal(SIGTERM);
+        REQUIRE(rp.process().wait_for(5000ms).has_value());
+        const std::string log = rp.process().out() + rp.process().err();
+        INFO(format << "\n" << log);
+        CHECK(log.find("sslpassword=***") != std::string::npos);  // the startup log names the check's URL
+        everything += log;
+        for (const auto& secret : {ssl_pw, wrong_pw}) CHECK(everything.find(secret) == std::string::npos);
+    }
+}

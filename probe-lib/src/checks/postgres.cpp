@@ -90,8 +90,8 @@ struct ConnectParams {
         const Url& u = spec.url;
         const long long timeout_ms = to_ms(spec.schedule.timeout);
         std::vector<std::pair<std::string, std::string>> kv = {
-            {"host", u.host},
-            {"port", u.port ? std::to_string(u.port) : ""},
+            {"host", u.host_list()},
+            {"port", u.port_list()},
             {"dbname", u.path.size() > 1 ? percent_decode(u.path.substr(1)) : ""},
             {"user", u.user},
             {"password", u.password.reveal()},
@@ -104,6 +104,7 @@ struct ConnectParams {
                 kv.emplace_back(k, v);
             }
         }
+        for (const auto& [k, v] : u.secret_query) kv.emplace_back(k, v.reveal());  // sslpassword
         storage.reserve(kv.size() * 2);
         for (const auto& [k, v] : kv) {
             if (v.empty()) continue;
@@ -326,7 +327,7 @@ public:
 
     Result run(Deadline deadline) override {
         Result r = run_unmasked(deadline);
-        r.message = mask(r.message, {spec_.url.password});
+        r.message = mask(r.message, spec_.url.secrets());
         return r;
     }
 
