@@ -1,5 +1,6 @@
 // `readyprobe check` and `readyprobe status`: small HTTP clients for images with no shell or curl.
 #include "commands.hpp"
+#include "check_line.hpp"
 #include "client_text.hpp"
 
 #include <httplib.h>
@@ -22,7 +23,7 @@ struct Target {
 };
 
 // Throws ConfigError("URL", ...) on a malformed or non-HTTP URL.
-Target split(const std::string& text) {
+Target split(const std::string& text, bool verbose = false) {
     Url u;
     try {
         u = parse_url(text);
@@ -37,6 +38,7 @@ Target split(const std::string& text) {
     t.host = u.host;
     t.port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
     t.path = u.path.empty() ? "/" : u.path;
+    if (verbose) ask_verbose(u.query);
     for (std::size_t i = 0; i < u.query.size(); ++i) {
         t.path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
     }
@@ -97,14 +99,13 @@ std::string local_url(const Environment& env, const std::string& path) {
 }
 
 int check(const std::string& url, Duration timeout) {
-    const Target t = split(url);
+    const Target t = split(url, true);
     auto res = get(t, timeout);
     if (!res) {
         std::cout << t.shown << ": " << describe(res.error()) << "\n";
         return 1;
     }
-    std::string body = res->body.substr(0, res->body.find('\n'));
-    std::cout << res->status << " " << fit(body, 200) << "\n";
+    std::cout << check_line(res->status, res->body);
     return res->status >= 200 && res->status < 300 ? 0 : 1;
 }
 

@@ -19,6 +19,7 @@
 #include <readyprobe/config.hpp>
 #include <readyprobe/url.hpp>
 
+#include "check_line.hpp"
 #include "client_text.hpp"
 
 #include <arpa/inet.h>
@@ -113,6 +114,7 @@ std::optional<Request> plan(const std::string& text) {
     r.host = u.host;
     r.port = u.port ? u.port : 80;
     std::string path = u.path.empty() ? "/" : u.path;
+    readyprobe::cli::ask_verbose(u.query);
     for (std::size_t i = 0; i < u.query.size(); ++i) {
         path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
     }
@@ -193,7 +195,7 @@ enum class Outcome { Answered, CannotConnect, ConnectTimeout, NoResponse, WriteF
 struct Answer {
     Outcome outcome = Outcome::NoResponse;
     int status = 0;
-    std::string first_line;
+    std::string body;
 };
 
 // Connects like cpp-httplib: every address getaddrinfo gives, in order; the last one's error wins.
@@ -374,7 +376,7 @@ Answer get(const Request& r, long long deadline) {
     }
     a.outcome = Outcome::Answered;
     a.status = *status;
-    a.first_line = body.substr(0, body.find('\n'));
+    a.body = std::move(body);
     return a;
 }
 
@@ -407,7 +409,7 @@ std::optional<int> check(int argc, char** argv) {
     switch (a.outcome) {
         case Outcome::Delegate: return std::nullopt;
         case Outcome::Answered:
-            line = std::to_string(a.status) + " " + readyprobe::cli::fit(a.first_line, 200) + "\n";
+            line = readyprobe::cli::check_line(a.status, a.body);
             std::fwrite(line.data(), 1, line.size(), stdout);
             return a.status >= 200 && a.status < 300 ? 0 : 1;
         case Outcome::CannotConnect: line = "cannot connect"; break;

@@ -1,3 +1,4 @@
+#include <readyprobe/log.hpp>
 #include <readyprobe/prober.hpp>
 
 #include <spdlog/spdlog.h>
@@ -160,6 +161,7 @@ struct Prober::Impl {
     void apply(Entry& e, const Result& result, Duration took, std::vector<Transition>& out,
                bool& just_latched) {
         if (auto t = record(e.state, result, took, stamp())) out.push_back(*t);
+        if (result.ok) e.state.last_success = std::chrono::system_clock::now();
         if (!latched && startup_complete()) {
             latched = true;
             just_latched = true;
@@ -190,15 +192,25 @@ struct Prober::Impl {
 
     void report(const std::vector<Transition>& transitions, bool just_latched) {
         for (const auto& t : transitions) {
-            if (t.to == CheckStatus::up) {
-                spdlog::info("check {} is up (was {}): {}", t.check, to_string(t.from), t.reason);
-            } else {
-                spdlog::warn("check {} is down (was {}): {}", t.check, to_string(t.from), t.reason);
+            {
+                const LogEvent event{"transition", t.check, t.kind, to_string(t.from), to_string(t.to),
+                                     t.reason, std::chrono::duration<double, std::milli>(t.latency).count()};
+                const LogEventScope scope(event);
+                if (t.to == CheckStatus::up) {
+                    spdlog::info("check {} is up (was {}): {}", t.check, to_string(t.from), t.reason);
+                } else {
+                    spdlog::warn("check {} is down (was {}): {}", t.check, to_string(t.from), t.reason);
+                }
             }
             if (options.on_transition) options.on_transition(t);
         }
         if (just_latched) {
-            spdlog::info("startup complete: every critical startup check has passed");
+            {
+                LogEvent event;
+                event.event = "startup";
+                const LogEventScope scope(event);
+                spdlog::info("startup complete: every critical startup check has passed");
+            }
             if (options.on_startup) options.on_startup();
         }
     }
@@ -270,6 +282,10 @@ struct Prober::Impl {
                     apply(e, Result::timeout(e.state.schedule.timeout), now - e.started,
                           transitions, just_latched);
                     if (!e.overrun_reported) {
+                        const LogEvent event{"overrun", e.state.name, e.state.kind, {}, {},
+                                             "overran its deadline",
+                                             std::chrono::duration<double, std::milli>(now - e.started).count()};
+                        const LogEventScope scope(event);
                         spdlog::warn("check {} overran its {} ms deadline; its run is abandoned "
                                      "and it will not be started again until it returns",
                                      e.state.name, to_ms(e.state.schedule.timeout));
@@ -361,6 +377,9 @@ void Prober::drain() {
     if (impl_->draining) return;
     impl_->draining = true;
     impl_->publish();
+    LogEvent event;
+    event.event = "drain";
+    const LogEventScope scope(event);
     spdlog::info("draining: readiness fails from now on");
 }
 

@@ -1,5 +1,6 @@
-// Secrets never appear in any output: logs at debug level (text and JSON), every endpoint at
-// every details level, metrics, `config` and `status`, while checks fail with a wrong password.
+// Secrets never appear in any output: logs at debug level (text and JSON, their event fields
+// included), every endpoint at every details level (per-check paths too), metrics, `config`,
+// `status` and `check`, while checks fail with a wrong password.
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -34,8 +35,16 @@ TEST_CASE("passwords are absent from every output while checks fail with them", 
             std::this_thread::sleep_for(300ms);
             std::string everything;
             for (const char* path : {"/health", "/health?verbose", "/health?format=json", "/readyz?verbose",
-                                     "/livez?verbose", "/startupz?verbose", "/startupz?format=json", "/metrics"}) {
+                                     "/livez?verbose", "/startupz?verbose", "/startupz?format=json", "/metrics",
+                                     "/readyz/db?verbose", "/readyz/cache?format=json", "/startupz/api?verbose",
+                                     "/readyz/nope", "/groups/nope", "/health?exclude=nope"}) {
                 everything += rp.get(path).body;
+            }
+            // `check` prints the failing checks' reasons at full details: through the front and the core.
+            for (const auto& bin : {binary(), core_binary()}) {
+                auto check = run({bin, "check", "http://127.0.0.1:" + std::to_string(rp.port()) + "/startupz"}, base_env());
+                if (std::string(details) == "full") CHECK(check.out.find("db down (") != std::string::npos);
+                everything += check.out + check.err;
             }
             if (std::string(details) == "full") {
                 // The failure reasons are shown, just not the secrets.
@@ -46,7 +55,12 @@ TEST_CASE("passwords are absent from every output while checks fail with them", 
             everything += status.out + status.err;
             rp.process().signal(SIGTERM);
             REQUIRE(rp.process().wait_for(5000ms).has_value());
-            everything += rp.process().out() + rp.process().err();
+            const std::string logs = rp.process().err();
+            // The transitions' fields are there (and checked for secrets below with the rest).
+            CHECK(logs.find(std::string(format) == "json" ? "\"event\":\"transition\"" : " event=transition") !=
+                  std::string::npos);
+            CHECK(logs.find(std::string(format) == "json" ? "\"reason\":\"" : " reason=\"") != std::string::npos);
+            everything += rp.process().out() + logs;
             INFO(format << " " << details);
             for (const auto& secret : {pg_pw, redis_pw, override_pw, std::string("apipw-4242")}) {
                 CHECK(everything.find(secret) == std::string::npos);
