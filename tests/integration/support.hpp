@@ -94,15 +94,20 @@ struct Reply {
 Reply get(int port, const std::string& path, const std::vector<std::pair<std::string, std::string>>& headers = {},
           const std::string& method = "GET");
 
+// One `servers.sh certs` directory for this test process (ca.crt, other-ca.crt, server.crt/key
+// for localhost, 127.0.0.1 and ::1), made on first use and removed at exit.
+std::string tls_certs();
+
 // A throwaway Redis on a free port in its own directory; stopped in the destructor.
+// With `tls`: TLS only (`--port 0 --tls-port P`), serving tls_certs()'s server certificate.
 class Redis {
 public:
-    explicit Redis(std::vector<std::string> extra_args = {});
+    explicit Redis(std::vector<std::string> extra_args = {}, bool tls = false);
     ~Redis();
     Redis(const Redis&) = delete;
     Redis& operator=(const Redis&) = delete;
     int port() const { return port_; }
-    std::string url() const;
+    std::string url() const;  // redis://127.0.0.1:P/0 (rediss:// with TLS)
     void start();
     void stop();
     void pause() const;   // SIGSTOP: accepts (backlog) but never answers
@@ -112,6 +117,7 @@ private:
     std::string dir_;
     int port_ = 0;
     std::vector<std::string> extra_;
+    bool tls_ = false;
 };
 
 // A throwaway PostgreSQL (role/database app, password app-secret-pw) in its own directory.
