@@ -13,7 +13,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev \
+      libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libssl-dev libspdlog-dev \
       nlohmann-json3-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
