@@ -23,7 +23,7 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev \
+      libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libssl-dev libspdlog-dev \
       nlohmann-json3-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -7,6 +7,8 @@
 #   servers.sh pg-stop     DIR
 #   servers.sh pg-restart  DIR                           # same port, prints it
 #   servers.sh redis-start DIR [PORT] [REDIS-ARG ...]    # e.g. --requirepass x
+#   servers.sh redis-tls-start DIR CERTS [PORT] [REDIS-ARG ...]  # TLS only (--port 0
+#                                 --tls-port PORT), certificates from `certs CERTS`
 #   servers.sh redis-stop  DIR
 #   servers.sh certs       DIR        # throwaway CA + server cert for 127.0.0.1/::1/localhost
 #   servers.sh pg-start-tls DIR CERTDIR [PORT]  # TLS only over TCP (hostssl), cert from `certs`
@@ -30,7 +32,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,21s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
@@ -461,11 +463,16 @@ cmd_pgbouncer_stop() {
 
 # -------------------------------------------------------------------- Redis
 
+# redis_up PORT [DIR]: DIR/tls-ca (written by redis-tls-start) makes it a TLS ping.
 redis_up() {
-  local out
-  out=$(redis-cli --no-auth-warning -h 127.0.0.1 -p "$1" ping 2>&1) || true
+  local out tls=()
+  if [[ -n ${2:-} && -f $2/tls-ca ]]; then
+    tls=(--tls --cacert "$(<"$2/tls-ca")")
+  fi
+  out=$(redis-cli --no-auth-warning "${tls[@]}" -h 127.0.0.1 -p "$1" ping 2>&1) || true
   # Any reply (PONG, NOAUTH ...) means it is up.
-  [[ -n $out && $out != *"Could not connect"* && $out != *"Connection refused"* ]]
+  [[ -n $out && $out != *"Could not connect"* && $out != *"Connection refused"* &&
+    $out != *"SSL_connect failed"* && $out != *"Connection reset"* ]]
 }
 
 redis_pid() {
@@ -478,9 +485,21 @@ redis_pid() {
 
 cmd_redis_start() {
   (($# >= 1)) || usage
-  local dir requested="" attempt out i pid
-  dir=$(abs_path "$1")
-  shift
+  redis_start "$(abs_path "$1")" "" "${@:2}"
+}
+
+cmd_redis_tls_start() {
+  (($# >= 2)) || usage
+  local certs
+  certs=$(abs_path "$2")
+  cmd_certs "$certs"
+  redis_start "$(abs_path "$1")" "$certs" "${@:3}"
+}
+
+# redis_start DIR CERTS [PORT] [REDIS-ARG ...]: CERTS empty for plain Redis, else TLS only.
+redis_start() {
+  local dir=$1 certs=$2 requested="" attempt out i pid port_args
+  shift 2
   if (($# > 0)) && [[ $1 != -* ]]; then
     requested=$1
     shift
@@ -488,22 +507,29 @@ cmd_redis_start() {
   check_port_arg "$requested"
   command -v redis-server >/dev/null || die "redis-server not found (install redis-server)"
   mkdir -p "$dir"
-  if redis_pid "$dir" >/dev/null && [[ -f $dir/port ]] && redis_up "$(<"$dir/port")"; then
+  if [[ -n $certs ]]; then echo "$certs/ca.crt" >"$dir/tls-ca"; else rm -f "$dir/tls-ca"; fi
+  if redis_pid "$dir" >/dev/null && [[ -f $dir/port ]] && redis_up "$(<"$dir/port")" "$dir"; then
     cat "$dir/port"
     return
   fi
   for attempt in 1 2 3; do
     pick_port "$requested"
+    if [[ -n $certs ]]; then
+      port_args=(--port 0 --tls-port "$PORT" --tls-cert-file "$certs/server.crt"
+        --tls-key-file "$certs/server.key" --tls-ca-cert-file "$certs/ca.crt" --tls-auth-clients no)
+    else
+      port_args=(--port "$PORT")
+    fi
     echo "$PORT" >"$dir/port"
     : >"$dir/redis.log"
     rm -f "$dir/redis.pid"
-    if out=$(redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    if out=$(redis-server "${port_args[@]}" --bind 127.0.0.1 --save '' --appendonly no \
       --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
       --daemonize yes "$@" </dev/null 2>&1); then
       for ((i = 0; i < 200; i++)); do # up to 10 s
         # Redis writes its pid file only after binding the port, so a live
         # pid plus a reply means it is ours (not some other server's).
-        if redis_pid "$dir" >/dev/null && redis_up "$PORT"; then
+        if redis_pid "$dir" >/dev/null && redis_up "$PORT" "$dir"; then
           echo "$PORT"
           return
         fi
@@ -591,6 +617,7 @@ case $cmd in
   pg-stop) cmd_pg_stop "$@" ;;
   pg-restart) cmd_pg_restart "$@" ;;
   redis-start) cmd_redis_start "$@" ;;
+  redis-tls-start) cmd_redis_tls_start "$@" ;;
   redis-stop) cmd_redis_stop "$@" ;;
   certs) cmd_certs "$@" ;;
   pg-start-tls) cmd_pg_start_tls "$@" ;;

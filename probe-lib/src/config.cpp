@@ -1,5 +1,6 @@
 #include <readyprobe/config.hpp>
 
+#include "checks/io.hpp"
 #include "checks/migration.hpp"
 #include "text.hpp"
 
@@ -7,7 +8,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -26,7 +29,8 @@ constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
 // FAST_INTERVAL ends in INTERVAL: the longest word that ends a variable wins.
 const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
                                            "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
-                                           "POOL",     "MIGRATION", "REQUIRE", "FAST_INTERVAL"};
+                                           "POOL",     "MIGRATION", "REQUIRE", "FAST_INTERVAL",
+                                           "CA_FILE"};
 
 const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "FAST_INTERVAL", "TIMEOUT",   "RISE",
                                            "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
@@ -312,10 +316,37 @@ void parse_listen(const Raw& raw, Settings& s) {
     s.listen_port = std::stoi(port);
 }
 
+// CA_FILE: the CA certificate(s), PEM, a rediss:// check trusts instead of the system store.
+std::string parse_ca_file(const Raw& raw, const CheckSpec& spec) {
+    if (spec.kind != "redis") throw ConfigError(raw.where, "CA_FILE is for redis checks only (rediss://)");
+    if (spec.url.scheme != "rediss") {
+        throw ConfigError(raw.where, "CA_FILE needs a TLS URL: rediss:// (this check's URL is redis://)");
+    }
+    const std::string path = trim(raw.value);
+    if (path.empty()) throw ConfigError(raw.where, "must be the path of a PEM file of CA certificates");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw ConfigError(raw.where, shown(path) + " is a directory, not a PEM file of CA certificates");
+    }
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ConfigError(raw.where, "cannot read " + shown(path) +
+                                         (errno ? ": " + detail::errno_text(errno) : ""));
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+    if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        throw ConfigError(raw.where, shown(path) + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+    return path;
+}
+
 const std::map<std::string, std::string> kSchemes = {
     {"postgres", "postgres"}, {"postgresql", "postgres"}, {"redis", "redis"},
-    {"http", "http"},         {"https", "http"},          {"tcp", "tcp"},
-    {"file", "file"}};
+    {"rediss", "redis"},      {"http", "http"},           {"https", "http"},
+    {"tcp", "tcp"},           {"file", "file"}};
 
 CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Settings& s) {
     CheckSpec spec;
@@ -329,8 +360,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
     auto kind = kSchemes.find(spec.url.scheme);
     if (kind == kSchemes.end()) {
         throw ConfigError(url_raw.where, "unsupported scheme \"" + spec.url.scheme +
-                                             "\" (supported: postgres, postgresql, redis, http, "
-                                             "https, tcp, file)");
+                                             "\" (supported: postgres, postgresql, redis, rediss, "
+                                             "http, https, tcp, file)");
     }
     spec.kind = kind->second;
     const Url& u = spec.url;
@@ -420,6 +451,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
             } catch (const std::invalid_argument& e) {
                 throw ConfigError(raw.where, e.what());
             }
+        } else if (word == "CA_FILE") {
+            spec.ca_file = parse_ca_file(raw, spec);
         } else if (word == "EXPECT") {
             if (spec.kind != "http") throw ConfigError(raw.where, "EXPECT is for http checks only");
             try {
@@ -587,6 +620,7 @@ std::string Settings::to_json() const {
         if (c.pool > 0) cj["pool"] = c.pool;
         if (!c.migration.empty()) cj["migration"] = c.migration;
         if (!c.require.empty()) cj["require"] = c.require;
+        if (!c.ca_file.empty()) cj["ca_file"] = c.ca_file;
         if (c.kind == "http") {
             std::vector<std::string> ranges;
             for (const auto& r : c.expect) {

@@ -94,24 +94,31 @@ struct Reply {
 Reply get(int port, const std::string& path, const std::vector<std::pair<std::string, std::string>>& headers = {},
           const std::string& method = "GET");
 
+// One `servers.sh certs` directory for this test process (ca.crt, other-ca.crt, server.crt/key
+// for localhost, 127.0.0.1 and ::1), made on first use and removed at exit.
+std::string tls_certs();
+
 // A throwaway Redis on a free port in its own directory; stopped in the destructor.
+// With `tls`: TLS only (`--port 0 --tls-port P`), serving tls_certs()'s server certificate.
 class Redis {
 public:
-    explicit Redis(std::vector<std::string> extra_args = {});
+    explicit Redis(std::vector<std::string> extra_args = {}, bool tls = false);
     ~Redis();
     Redis(const Redis&) = delete;
     Redis& operator=(const Redis&) = delete;
     int port() const { return port_; }
-    std::string url() const;
+    std::string url() const;  // redis://127.0.0.1:P/0 (rediss:// with TLS)
     void start();
     void stop();
     void pause() const;   // SIGSTOP: accepts (backlog) but never answers
     void resume() const;  // SIGCONT
+    void kill() const;    // SIGKILL: a crash
 
 private:
     std::string dir_;
     int port_ = 0;
     std::vector<std::string> extra_;
+    bool tls_ = false;
 };
 
 // A throwaway PostgreSQL (role/database app, password app-secret-pw) in its own directory.
@@ -161,9 +168,6 @@ private:
     int port_ = 0;
 };
 
-// A directory of throwaway certificates (servers.sh certs): ca.crt, server.crt/.key for
-// localhost, 127.0.0.1 and ::1, other-ca.crt (unrelated); made once per test process.
-std::string test_certs();
 
 // The shared servers started by scripts/with-services.sh (RPTEST_PG_URL, RPTEST_REDIS_URL);
 // started on demand when the suite runs without it.

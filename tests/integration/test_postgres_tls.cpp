@@ -15,7 +15,7 @@ namespace {
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 Postgres& tls_server() {
-    static Postgres pg({}, test_certs());
+    static Postgres pg({}, tls_certs());
     return pg;
 }
 
@@ -28,14 +28,14 @@ Result check_once(const std::string& url) {
 }  // namespace
 
 TEST_CASE("TLS-only PostgreSQL: verify-full with the right CA is up", "[postgres][tls]") {
-    const Result r = check_once(tls_server().url() + "?sslmode=verify-full&sslrootcert=" + test_certs() + "/ca.crt");
+    const Result r = check_once(tls_server().url() + "?sslmode=verify-full&sslrootcert=" + tls_certs() + "/ca.crt");
     INFO(r.message);
     CHECK(r.ok);
 }
 
 TEST_CASE("TLS-only PostgreSQL: an unrelated CA is down, naming the certificate problem", "[postgres][tls]") {
     const Result r =
-        check_once(tls_server().url() + "?sslmode=verify-full&sslrootcert=" + test_certs() + "/other-ca.crt");
+        check_once(tls_server().url() + "?sslmode=verify-full&sslrootcert=" + tls_certs() + "/other-ca.crt");
     INFO(r.message);
     CHECK_FALSE(r.ok);
     CHECK(has(r.message, "certificate verify failed"));
@@ -50,7 +50,7 @@ TEST_CASE("TLS-only PostgreSQL: verify-full against a name not in the certificat
     pg.restart();
     std::string url = pg.url();
     url.replace(url.find("127.0.0.1"), 9, "127.0.0.2");
-    const Result r = check_once(url + "?sslmode=verify-full&sslrootcert=" + test_certs() + "/ca.crt");
+    const Result r = check_once(url + "?sslmode=verify-full&sslrootcert=" + tls_certs() + "/ca.crt");
     INFO(r.message);
     CHECK_FALSE(r.ok);
     CHECK(has(r.message, "127.0.0.2"));

@@ -14,7 +14,9 @@ TEST_CASE("passwords are absent from every output while checks fail with them", 
     const std::string pg_pw = "Pg-Secret-Pw-4242";
     const std::string redis_pw = "Redis-Secret-Pw-4242";
     const std::string override_pw = "Override-Secret-Pw-4242";
+    const std::string rediss_pw = "Rediss-Secret-Pw-4242";
     Redis locked({"--requirepass", "the-real-one"});
+    Redis tls_locked({"--requirepass", "the-real-one"}, true);
     std::string pg = shared_pg_url();
     const std::string wrong_pg = pg.substr(0, pg.find(':', 12) + 1) + pg_pw + pg.substr(pg.find('@'));
 
@@ -24,6 +26,9 @@ TEST_CASE("passwords are absent from every output while checks fail with them", 
                         {"READYPROBE_CHECK_CACHE", "redis://:" + redis_pw + "@127.0.0.1:" + std::to_string(locked.port())},
                         {"READYPROBE_CHECK_API", "http://user:apipw-4242@127.0.0.1:" + std::to_string(free_port()) + "/"},
                         {"READYPROBE_CHECK_API_PASSWORD", override_pw},
+                        // TLS: the handshake succeeds (CA_FILE), then AUTH fails with the password.
+                        {"READYPROBE_CHECK_TLSCACHE", "rediss://:" + rediss_pw + "@127.0.0.1:" + std::to_string(tls_locked.port())},
+                        {"READYPROBE_CHECK_TLSCACHE_CA_FILE", tls_certs() + "/ca.crt"},
                         {"READYPROBE_INTERVAL", "100ms"},
                         {"READYPROBE_DRAIN", "0s"},
                         {"READYPROBE_DETAILS", details},
@@ -49,6 +54,7 @@ TEST_CASE("passwords are absent from every output while checks fail with them", 
             if (std::string(details) == "full") {
                 // The failure reasons are shown, just not the secrets.
                 CHECK(everything.find("password authentication failed") != std::string::npos);
+                CHECK(everything.find("AUTH failed: WRONGPASS") != std::string::npos);
             }
             auto status = run({binary(), "status", "http://127.0.0.1:" + std::to_string(rp.port()) + "/health"},
                               base_env());
@@ -62,7 +68,7 @@ TEST_CASE("passwords are absent from every output while checks fail with them", 
             CHECK(logs.find(std::string(format) == "json" ? "\"reason\":\"" : " reason=\"") != std::string::npos);
             everything += rp.process().out() + logs;
             INFO(format << " " << details);
-            for (const auto& secret : {pg_pw, redis_pw, override_pw, std::string("apipw-4242")}) {
+            for (const auto& secret : {pg_pw, redis_pw, override_pw, rediss_pw, std::string("apipw-4242")}) {
                 CHECK(everything.find(secret) == std::string::npos);
             }
         }

@@ -72,3 +72,17 @@ TEST_CASE("watch: a terminated backend reconnects at once and never turns the ch
     CHECK(after != before);
     CHECK(has(rp.process().err(), "closed by the peer"));
 }
+
+TEST_CASE("watch: Redis killed (SIGKILL) at a 5 s interval turns /health 503 long before the interval",
+          "[watch][redis]") {
+    Redis redis;
+    Sidecar rp(slow_schedule("CACHE", redis.url()));
+    REQUIRE(eventually([&] { return rp.status("/health") == 200; }, scaled(5000ms)));
+    std::this_thread::sleep_for(300ms);
+    const auto t0 = Clock::now();
+    redis.kill();
+    REQUIRE(eventually([&] { return rp.status("/health") == 503; }, scaled(3000ms), 10ms));
+    INFO("detected after " << ms_since(t0) << " ms");
+    CHECK(ms_since(t0) < 3000 * kSlowdown);
+    CHECK(has(rp.process().err(), "closed by the peer"));
+}

@@ -207,6 +207,57 @@ TEST_CASE("config: the scheme picks the kind", "[config]") {
     }
 }
 
+TEST_CASE("config: rediss:// is a redis check over TLS - CA_FILE names its CA", "[config][tls]") {
+    TempFile ca("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const Settings s = load_settings({
+        {"READYPROBE_CHECK_CACHE", "rediss://:tok@cache.abc.cache.amazonaws.com:6379/0"},
+        {"READYPROBE_CHECK_OWN_CA", "rediss://cache:6380/2"},
+        {"READYPROBE_CHECK_OWN_CA_CA_FILE", ca.path()},
+    });
+    REQUIRE(s.checks.size() == 2);
+    for (const auto& c : s.checks) {
+        CHECK(c.kind == "redis");
+        CHECK(c.url.scheme == "rediss");
+    }
+    const auto& by_name = [&](const std::string& name) -> const CheckSpec& {
+        for (const auto& c : s.checks) {
+            if (c.name == name) return c;
+        }
+        FAIL("no check " << name);
+        throw;
+    };
+    CHECK(by_name("cache").ca_file.empty());
+    CHECK(by_name("own_ca").ca_file == ca.path());
+    const auto j = nlohmann::json::parse(s.to_json()).at("checks");
+    CHECK(j.at("own_ca").at("ca_file") == ca.path());
+    CHECK_FALSE(j.at("cache").contains("ca_file"));
+
+    // The JSON file takes the same key.
+    TempFile file(R"({"checks": {"cache": {"url": "rediss://cache:6379/0", "ca_file": ")" + ca.path() + R"("}}})");
+    CHECK(only_check(load_settings({{"READYPROBE_CONFIG", file.path()}})).ca_file == ca.path());
+}
+
+TEST_CASE("config error: CA_FILE missing, not PEM, or on a check that is not rediss://", "[config][errors][tls]") {
+    TempFile ca("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    TempFile not_pem("just some text\n");
+    const std::string var = "READYPROBE_CHECK_CACHE_CA_FILE";
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, "/nonexistent/ca.crt"}}, var,
+                         "cannot read \"/nonexistent/ca.crt\": no such file or directory");
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, not_pem.path()}}, var,
+                         "holds no PEM certificate");
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, "/tmp"}}, var, "is a directory");
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, ""}}, var);
+    // Plain redis:// would silently ignore it.
+    require_config_error({{"READYPROBE_CHECK_CACHE", "redis://cache"}, {var, ca.path()}}, var, "rediss://");
+    // Other kinds have their own TLS settings (PostgreSQL: sslrootcert in the URL).
+    require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_CA_FILE", ca.path()}},
+                         "READYPROBE_CHECK_DB_CA_FILE", "for redis checks only");
+    require_config_error({{"READYPROBE_CHECK_API", "https://api/health"}, {"READYPROBE_CHECK_API_CA_FILE", ca.path()}},
+                         "READYPROBE_CHECK_API_CA_FILE", "for redis checks only");
+    TempFile file(R"({"checks": {"db": {"url": "postgres://db/x", "ca_file": ")" + ca.path() + R"("}}})");
+    require_config_error({{"READYPROBE_CONFIG", file.path()}}, "$.checks.db.ca_file", "for redis checks only");
+}
+
 TEST_CASE("config: per-check INTERVAL, TIMEOUT, RISE, FALL", "[config]") {
     const Settings s = load_settings({
         {"READYPROBE_CHECK_DB", kDb},

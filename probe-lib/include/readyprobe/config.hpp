@@ -35,6 +35,7 @@ struct CheckSpec {
     Url url;           // password already overridden by PASSWORD
     Schedule schedule;
     std::vector<StatusRange> expect{{200, 399}};  // http only
+    std::string ca_file;  // rediss:// only: CA_FILE, trusted instead of the system trust store
     // PostgreSQL only:
     int pool = 0;                      // POOL: keep this many connections open and validated
     std::string migration;             // MIGRATION: "<tool>>=<version>" or "<tool>=<version>"
