@@ -126,7 +126,13 @@ struct Prober::Impl {
             for (std::size_t i = 1; i < fds.size(); ++i) {
                 Entry* e = owners[i].first;
                 if (fds[i].revents == 0 || e->watch_generation != owners[i].second || e->busy) continue;
-                spdlog::info("check {}: a kept connection was closed by the peer; running it now", e->state.name);
+                {
+                    const LogEvent event{"peer_closed", e->state.name, e->state.kind, {}, {},
+                                         "a kept connection was closed by the peer", std::nullopt};
+                    const LogEventScope scope(event);
+                    spdlog::info("check {}: a kept connection was closed by the peer; running it now",
+                                 e->state.name);
+                }
                 unwatch(*e);
                 // At once, but never more often than the fast interval: a check that hands back a
                 // connection that is still closed must not spin.

@@ -9,7 +9,7 @@
 namespace readyprobe {
 
 struct LogEvent {
-    // What happened: "transition", "startup", "drain", "overrun" (the library), "serving",
+    // What happened: "transition", "startup", "drain", "overrun", "peer_closed" (the library), "serving",
     // "config", "signal", "stopped" (the sidecar). Fields that do not apply stay empty.
     std::string event;
     std::string check;
