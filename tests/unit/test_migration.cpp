@@ -3,6 +3,7 @@
 // states against real servers and real tools are in tests/integration/test_migration_tools.cpp.
 #include "checks/migration.hpp"
 
+#include <readyprobe/checks.hpp>
 #include <readyprobe/config.hpp>
 
 #include <catch2/catch.hpp>
@@ -330,4 +331,25 @@ TEST_CASE("migration: parse errors", "[migration][errors]") {
     CHECK_THROWS_WITH(parse_migration("rails>=2024a"), Catch::Contains("whole numbers"));
     CHECK_THROWS_WITH(parse_migration("alembic>=a b"), Catch::Contains("no spaces"));
     CHECK(parse_migration("alembic>=ae1027a6acf").at_least);
+}
+
+TEST_CASE("migration alembic: MIGRATION_DIR from the JSON file - the library refuses an unsound gate too",
+          "[migration][errors]") {
+    VersionsDir dir;
+    dir.write("1111_create.py", revision_file("1111", "None"));
+    dir.write("2222_more.py", revision_file("2222", "'1111'"));
+    const std::string json = (dir.path / "readyprobe.json").string();
+    std::ofstream(json) << R"({"checks": {"db": {"url": "postgres://app@db/app", "migration": "alembic>=1111", )"
+                        << R"("migration_dir": ")" << dir.str() << R"("}}})";
+    const auto settings = load_settings({{"READYPROBE_CONFIG", json}});
+    REQUIRE(settings.checks.size() == 1);
+    CHECK(settings.checks.at(0).migration_dir == dir.str());
+    CHECK(make_check(settings.checks.at(0)) != nullptr);
+
+    // Embedding without the configuration loader: make_check throws for a gate it cannot evaluate.
+    CheckSpec spec = check_spec("db", "postgres://app@db/app");
+    spec.migration = "alembic>=2222";
+    CHECK_THROWS_AS(make_check(spec), std::invalid_argument);
+    spec.migration_dir = dir.str();
+    CHECK(make_check(spec) != nullptr);
 }
