@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev
+  libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libssl-dev libspdlog-dev
   catch2 nlohmann-json3-dev libcli11-dev
   postgresql redis-server haproxy
   pgbouncer openssl

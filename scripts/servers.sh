@@ -7,8 +7,13 @@
 #   servers.sh pg-stop     DIR
 #   servers.sh pg-restart  DIR                           # same port, prints it
 #   servers.sh redis-start DIR [PORT] [REDIS-ARG ...]    # e.g. --requirepass x
+#   servers.sh redis-tls-start DIR CERTS [PORT] [REDIS-ARG ...]  # TLS only (--port 0
+#                                 --tls-port PORT), certificates from `certs CERTS`
 #   servers.sh redis-stop  DIR
 #   servers.sh certs       DIR        # throwaway CA + server cert for 127.0.0.1/::1/localhost
+#   servers.sh pg-start-tls DIR CERTDIR [PORT]  # TLS only over TCP (hostssl), cert from `certs`
+#   servers.sh pgbouncer-start DIR PG_PORT session|transaction [PORT] [NAME=VALUE ...]
+#   servers.sh pgbouncer-stop  DIR
 #
 # PORT may be omitted (or given as 0 / "auto") to pick a free port.
 # PostgreSQL: role/database "app" (password "app-secret-pw"); trust over the
@@ -27,7 +32,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,21s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
@@ -310,6 +315,32 @@ cmd_pg_start() {
   done
 }
 
+# A server that accepts TCP connections over TLS only (hostssl in pg_hba.conf), with the
+# certificate made by `certs CERTDIR`; the unix socket stays trust for psql().
+cmd_pg_start_tls() {
+  (($# >= 2)) || usage
+  local dir certdir
+  dir=$(abs_path "$1")
+  certdir=$(abs_path "$2")
+  shift 2
+  [[ -f $certdir/server.crt ]] || cmd_certs "$certdir"
+  [[ -n $PGBIN ]] || pg_bindir >/dev/null
+  pg_prepare_dir "$dir"
+  if [[ ! -f $dir/PG_VERSION ]]; then
+    pg_init_from_template "$dir"
+    cat >"$dir/pg_hba.conf" <<'HBA'
+# TYPE    DATABASE  USER  ADDRESS        METHOD
+local     all       all                  trust
+hostssl   all       all   127.0.0.1/32   scram-sha-256
+hostssl   all       all   ::1/128        scram-sha-256
+HBA
+    install -m 600 "$certdir/server.crt" "$dir/server.crt"
+    install -m 600 "$certdir/server.key" "$dir/server.key"
+    if is_root; then chown postgres:postgres "$dir/pg_hba.conf" "$dir/server.crt" "$dir/server.key"; fi
+  fi
+  cmd_pg_start "$dir" "$@" ssl=on ssl_cert_file="$dir/server.crt" ssl_key_file="$dir/server.key"
+}
+
 cmd_pg_stop() {
   (($# == 1)) || usage
   local dir pid
@@ -344,13 +375,104 @@ cmd_pg_restart() {
   echo "$port"
 }
 
+# ---------------------------------------------------------------- PgBouncer
+
+# Debian's PgBouncer in front of a server started by pg-start: database "app", user "app"
+# (SCRAM, password from its auth_file), the given pool mode, Debian's defaults otherwise
+# (ignore_startup_parameters is not set) except server_login_retry = 1 (15 s by default: how
+# long PgBouncer waits before trying a server it could not reach again). Extra settings
+# (NAME=VALUE) go into [pgbouncer], e.g. default_pool_size=1. Runs as the postgres user.
+cmd_pgbouncer_start() {
+  (($# >= 3)) || usage
+  local dir pg_port=$2 mode=$3 requested="" setting attempt i
+  dir=$(abs_path "$1")
+  shift 3
+  if (($# > 0)) && [[ $1 != *=* ]]; then
+    requested=$1
+    shift
+  fi
+  check_port_arg "$requested"
+  check_port_arg "$pg_port"
+  [[ $mode == session || $mode == transaction ]] || die "pool mode must be session or transaction: $mode"
+  command -v pgbouncer >/dev/null || die "pgbouncer not found (install pgbouncer)"
+  mkdir -p "$dir"
+  if is_root; then chown postgres:postgres "$dir"; fi
+  for attempt in 1 2 3; do
+    pick_port "$requested"
+    {
+      echo "[databases]"
+      echo "app = host=127.0.0.1 port=$pg_port dbname=$PG_APP_DB"
+      echo "[pgbouncer]"
+      echo "listen_addr = 127.0.0.1"
+      echo "listen_port = $PORT"
+      echo "unix_socket_dir ="
+      echo "auth_type = scram-sha-256"
+      echo "auth_file = $dir/userlist.txt"
+      echo "pool_mode = $mode"
+      echo "logfile = $dir/pgbouncer.log"
+      echo "pidfile = $dir/pgbouncer.pid"
+      echo "server_login_retry = 1"
+      for setting in "$@"; do echo "${setting%%=*} = ${setting#*=}"; done
+    } >"$dir/pgbouncer.ini"
+    printf '"%s" "%s"\n' "$PG_APP_USER" "$PG_APP_PASSWORD" >"$dir/userlist.txt"
+    chmod 600 "$dir/userlist.txt"
+    if is_root; then chown postgres:postgres "$dir/pgbouncer.ini" "$dir/userlist.txt"; fi
+    echo "$PORT" >"$dir/port"
+    : >"$dir/pgbouncer.log"
+    if is_root; then chown postgres:postgres "$dir/pgbouncer.log"; fi
+    if as_pg pgbouncer -q -d "$dir/pgbouncer.ini" >/dev/null 2>&1; then
+      for ((i = 0; i < 200; i++)); do # up to 10 s
+        if port_in_use "$PORT" && pgbouncer_pid "$dir" >/dev/null; then
+          echo "$PORT"
+          return
+        fi
+        sleep 0.05
+      done
+    fi
+    cmd_pgbouncer_stop "$dir" 2>/dev/null || true
+    if ((AUTO_PORT && attempt < 3)) && grep -qs 'in use' "$dir/pgbouncer.log"; then
+      continue
+    fi
+    echo "servers.sh: PgBouncer in $dir did not start on port $PORT (log: $dir/pgbouncer.log)" >&2
+    tail -n 20 "$dir/pgbouncer.log" >&2 2>/dev/null || true
+    exit 1
+  done
+}
+
+pgbouncer_pid() {
+  local pid
+  pid=$(cat "$1/pgbouncer.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 1
+  [[ $(ps -o comm= -p "$pid" 2>/dev/null) == pgbouncer* ]] || return 1
+  echo "$pid"
+}
+
+cmd_pgbouncer_stop() {
+  (($# == 1)) || usage
+  local dir pid i
+  dir=$(abs_path "$1")
+  pid=$(pgbouncer_pid "$dir") || return 0
+  kill -CONT "$pid" 2>/dev/null || true
+  kill -INT "$pid" 2>/dev/null || true # SIGINT: shut down at once
+  for ((i = 0; i < 100; i++)); do
+    pid_alive "$pid" || return 0
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
 # -------------------------------------------------------------------- Redis
 
+# redis_up PORT [DIR]: DIR/tls-ca (written by redis-tls-start) makes it a TLS ping.
 redis_up() {
-  local out
-  out=$(redis-cli --no-auth-warning -h 127.0.0.1 -p "$1" ping 2>&1) || true
+  local out tls=()
+  if [[ -n ${2:-} && -f $2/tls-ca ]]; then
+    tls=(--tls --cacert "$(<"$2/tls-ca")")
+  fi
+  out=$(redis-cli --no-auth-warning "${tls[@]}" -h 127.0.0.1 -p "$1" ping 2>&1) || true
   # Any reply (PONG, NOAUTH ...) means it is up.
-  [[ -n $out && $out != *"Could not connect"* && $out != *"Connection refused"* ]]
+  [[ -n $out && $out != *"Could not connect"* && $out != *"Connection refused"* &&
+    $out != *"SSL_connect failed"* && $out != *"Connection reset"* ]]
 }
 
 redis_pid() {
@@ -363,9 +485,21 @@ redis_pid() {
 
 cmd_redis_start() {
   (($# >= 1)) || usage
-  local dir requested="" attempt out i pid
-  dir=$(abs_path "$1")
-  shift
+  redis_start "$(abs_path "$1")" "" "${@:2}"
+}
+
+cmd_redis_tls_start() {
+  (($# >= 2)) || usage
+  local certs
+  certs=$(abs_path "$2")
+  cmd_certs "$certs"
+  redis_start "$(abs_path "$1")" "$certs" "${@:3}"
+}
+
+# redis_start DIR CERTS [PORT] [REDIS-ARG ...]: CERTS empty for plain Redis, else TLS only.
+redis_start() {
+  local dir=$1 certs=$2 requested="" attempt out i pid port_args
+  shift 2
   if (($# > 0)) && [[ $1 != -* ]]; then
     requested=$1
     shift
@@ -373,22 +507,29 @@ cmd_redis_start() {
   check_port_arg "$requested"
   command -v redis-server >/dev/null || die "redis-server not found (install redis-server)"
   mkdir -p "$dir"
-  if redis_pid "$dir" >/dev/null && [[ -f $dir/port ]] && redis_up "$(<"$dir/port")"; then
+  if [[ -n $certs ]]; then echo "$certs/ca.crt" >"$dir/tls-ca"; else rm -f "$dir/tls-ca"; fi
+  if redis_pid "$dir" >/dev/null && [[ -f $dir/port ]] && redis_up "$(<"$dir/port")" "$dir"; then
     cat "$dir/port"
     return
   fi
   for attempt in 1 2 3; do
     pick_port "$requested"
+    if [[ -n $certs ]]; then
+      port_args=(--port 0 --tls-port "$PORT" --tls-cert-file "$certs/server.crt"
+        --tls-key-file "$certs/server.key" --tls-ca-cert-file "$certs/ca.crt" --tls-auth-clients no)
+    else
+      port_args=(--port "$PORT")
+    fi
     echo "$PORT" >"$dir/port"
     : >"$dir/redis.log"
     rm -f "$dir/redis.pid"
-    if out=$(redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    if out=$(redis-server "${port_args[@]}" --bind 127.0.0.1 --save '' --appendonly no \
       --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
       --daemonize yes "$@" </dev/null 2>&1); then
       for ((i = 0; i < 200; i++)); do # up to 10 s
         # Redis writes its pid file only after binding the port, so a live
         # pid plus a reply means it is ours (not some other server's).
-        if redis_pid "$dir" >/dev/null && redis_up "$PORT"; then
+        if redis_pid "$dir" >/dev/null && redis_up "$PORT" "$dir"; then
           echo "$PORT"
           return
         fi
@@ -476,8 +617,12 @@ case $cmd in
   pg-stop) cmd_pg_stop "$@" ;;
   pg-restart) cmd_pg_restart "$@" ;;
   redis-start) cmd_redis_start "$@" ;;
+  redis-tls-start) cmd_redis_tls_start "$@" ;;
   redis-stop) cmd_redis_stop "$@" ;;
   certs) cmd_certs "$@" ;;
+  pg-start-tls) cmd_pg_start_tls "$@" ;;
+  pgbouncer-start) cmd_pgbouncer_start "$@" ;;
+  pgbouncer-stop) cmd_pgbouncer_stop "$@" ;;
   -h | --help | help) usage ;;
   *)
     echo "servers.sh: unknown command: $cmd" >&2

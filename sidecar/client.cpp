@@ -1,5 +1,6 @@
 // `readyprobe check` and `readyprobe status`: small HTTP clients for images with no shell or curl.
 #include "commands.hpp"
+#include "check_line.hpp"
 #include "client_text.hpp"
 
 #include <httplib.h>
@@ -7,19 +8,22 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <vector>
 
 namespace readyprobe::cli {
 namespace {
 
 struct Target {
-    std::string base;   // scheme://host:port
-    std::string path;   // /path?query
-    std::string shown;  // the URL for messages, password masked
+    std::string scheme;  // http or https
+    std::string host;    // without IPv6 brackets
+    int port = 80;
+    std::string path;    // /path?query
+    std::string shown;   // the URL for messages, password masked
 };
 
 // Throws ConfigError("URL", ...) on a malformed or non-HTTP URL.
-Target split(const std::string& text) {
+Target split(const std::string& text, bool verbose = false) {
     Url u;
     try {
         u = parse_url(text);
@@ -30,18 +34,32 @@ Target split(const std::string& text) {
     if (u.host.empty()) throw ConfigError("URL", "has no host");
     Target t;
     t.shown = u.redacted();
-    const int port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
-    const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-    t.base = u.scheme + "://" + host + ":" + std::to_string(port);
+    t.scheme = u.scheme;
+    t.host = u.host;
+    t.port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
     t.path = u.path.empty() ? "/" : u.path;
+    if (verbose) ask_verbose(u.query);
     for (std::size_t i = 0; i < u.query.size(); ++i) {
         t.path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
+    }
+    for (const auto& [k, v] : u.secret_query) {
+        t.path += (t.path.find('?') == std::string::npos ? "?" : "&") + k + (v.empty() ? "" : "=" + v.reveal());
     }
     return t;
 }
 
 httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& headers = {}) {
-    httplib::Client client(t.base);
+    // http: host and port as they are, so any IPv6 literal works (cpp-httplib 0.11's
+    // "http://[...]" parsing takes only digits and colons in the brackets, not [fd00::a]).
+    std::unique_ptr<httplib::Client> made;
+    if (t.scheme == "http") {
+        made = std::make_unique<httplib::Client>(t.host, t.port);
+    } else {
+        const bool v6 = t.host.find(':') != std::string::npos;
+        made = std::make_unique<httplib::Client>(t.scheme + "://" + (v6 ? "[" + t.host + "]" : t.host) + ":" +
+                                                 std::to_string(t.port));
+    }
+    httplib::Client& client = *made;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
     client.set_connection_timeout(ms);
     client.set_read_timeout(ms);
@@ -81,14 +99,13 @@ std::string local_url(const Environment& env, const std::string& path) {
 }
 
 int check(const std::string& url, Duration timeout) {
-    const Target t = split(url);
+    const Target t = split(url, true);
     auto res = get(t, timeout);
     if (!res) {
         std::cout << t.shown << ": " << describe(res.error()) << "\n";
         return 1;
     }
-    std::string body = res->body.substr(0, res->body.find('\n'));
-    std::cout << res->status << " " << fit(body, 200) << "\n";
+    std::cout << check_line(res->status, res->body);
     return res->status >= 200 && res->status < 300 ? 0 : 1;
 }
 

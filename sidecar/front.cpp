@@ -19,6 +19,7 @@
 #include <readyprobe/config.hpp>
 #include <readyprobe/url.hpp>
 
+#include "check_line.hpp"
 #include "client_text.hpp"
 
 #include <arpa/inet.h>
@@ -97,7 +98,7 @@ struct Request {
 };
 
 // What the core's split() and cpp-httplib's Client would do with the URL; nothing when the core
-// must decide (a bad URL, not http://, a host form cpp-httplib parses differently).
+// must decide (a bad URL, not http://).
 std::optional<Request> plan(const std::string& text) {
     readyprobe::Url u;
     try {
@@ -106,18 +107,19 @@ std::optional<Request> plan(const std::string& text) {
         return std::nullopt;
     }
     if (u.scheme != "http" || u.host.empty()) return std::nullopt;
+    // Any IPv6 literal: the core connects to host and port as they are too (client.cpp).
     const bool v6 = u.host.find(':') != std::string::npos;
-    for (char c : u.host) {
-        // cpp-httplib reads "[...]" as IPv6 only when it holds digits and colons.
-        if (v6 && !((c >= '0' && c <= '9') || c == ':')) return std::nullopt;
-    }
     Request r;
     r.shown = u.redacted();
     r.host = u.host;
     r.port = u.port ? u.port : 80;
     std::string path = u.path.empty() ? "/" : u.path;
+    readyprobe::cli::ask_verbose(u.query);
     for (std::size_t i = 0; i < u.query.size(); ++i) {
         path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
+    }
+    for (const auto& [k, v] : u.secret_query) {
+        path += (path.find('?') == std::string::npos ? "?" : "&") + k + (v.empty() ? "" : "=" + v.reveal());
     }
     // cpp-httplib's encode_url(), which the core's request goes through (it stops at a NUL).
     std::string target;
@@ -193,7 +195,7 @@ enum class Outcome { Answered, CannotConnect, ConnectTimeout, NoResponse, WriteF
 struct Answer {
     Outcome outcome = Outcome::NoResponse;
     int status = 0;
-    std::string first_line;
+    std::string body;
 };
 
 // Connects like cpp-httplib: every address getaddrinfo gives, in order; the last one's error wins.
@@ -374,7 +376,7 @@ Answer get(const Request& r, long long deadline) {
     }
     a.outcome = Outcome::Answered;
     a.status = *status;
-    a.first_line = body.substr(0, body.find('\n'));
+    a.body = std::move(body);
     return a;
 }
 
@@ -407,7 +409,7 @@ std::optional<int> check(int argc, char** argv) {
     switch (a.outcome) {
         case Outcome::Delegate: return std::nullopt;
         case Outcome::Answered:
-            line = std::to_string(a.status) + " " + readyprobe::cli::fit(a.first_line, 200) + "\n";
+            line = readyprobe::cli::check_line(a.status, a.body);
             std::fwrite(line.data(), 1, line.size(), stdout);
             return a.status >= 200 && a.status < 300 ? 0 : 1;
         case Outcome::CannotConnect: line = "cannot connect"; break;

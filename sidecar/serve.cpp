@@ -3,6 +3,7 @@
 
 #include <readyprobe/checks.hpp>
 #include <readyprobe/http.hpp>
+#include <readyprobe/log.hpp>
 #include <readyprobe/prober.hpp>
 
 #include <httplib.h>
@@ -13,10 +14,17 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace readyprobe::cli {
 namespace {
+
+LogEvent event(const char* name) {
+    LogEvent e;
+    e.event = name;
+    return e;
+}
 
 void block_signals(sigset_t& set) {
     sigemptyset(&set);
@@ -53,12 +61,18 @@ int serve(const Settings& settings) {
         return kExitBadConfig;
     }
 
+    const LogEvent serving = event("serving");
+    std::optional<LogEventScope> scope(std::in_place, serving);
     spdlog::info("readyprobe {} serving on {}:{} with {} check(s), details={}", READYPROBE_VERSION,
                  settings.listen_host, settings.listen_port, settings.checks.size(),
                  settings.details == Details::none     ? "none"
                  : settings.details == Details::status ? "status"
                                                        : "full");
     for (const auto& c : settings.checks) {
+        LogEvent configured = event("config");
+        configured.check = c.name;
+        configured.kind = c.kind;
+        scope.emplace(configured);
         spdlog::info("check {}: {} every {} ms, timeout {} ms, groups {}{}", c.name, c.url.redacted(),
                      to_ms(c.schedule.interval), to_ms(c.schedule.timeout),
                      [&] {
@@ -68,6 +82,7 @@ int serve(const Settings& settings) {
                      }(),
                      c.schedule.critical ? "" : " (non-critical)");
     }
+    scope.reset();
     prober.start();
 
     int exit_code = 0;
@@ -76,6 +91,8 @@ int serve(const Settings& settings) {
         sigwait(&signals, &sig);
         if (sig == 0) return;
         prober.drain();
+        const LogEvent signalled = event("signal");
+        std::optional<LogEventScope> scope(std::in_place, signalled);
         spdlog::info("{} received: /health answers 503 from now on; exiting in {} ms "
                      "(a second signal exits at once)",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT", to_ms(settings.drain));
@@ -87,6 +104,8 @@ int serve(const Settings& settings) {
             spdlog::default_logger()->flush();
             std::_Exit(128 + second);
         }
+        const LogEvent stopping = event("stopping");
+        scope.emplace(stopping);
         spdlog::info("drain complete, stopping");
         server.stop();
     });
@@ -100,6 +119,8 @@ int serve(const Settings& settings) {
     }
     signal_thread.join();
     prober.stop();
+    const LogEvent stopped = event("stopped");
+    const LogEventScope stopped_scope(stopped);
     spdlog::info("stopped");
     return exit_code;
 }

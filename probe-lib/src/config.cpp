@@ -1,5 +1,6 @@
 #include <readyprobe/config.hpp>
 
+#include "checks/io.hpp"
 #include "checks/migration.hpp"
 #include "text.hpp"
 
@@ -7,7 +8,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,11 +26,13 @@ constexpr const char* kPrefix = "READYPROBE_";
 constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
 
 // Per-check option words, as in READYPROBE_CHECK_<NAME>_<OPTION>.
+// FAST_INTERVAL ends in INTERVAL: the longest word that ends a variable wins.
 const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
                                            "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
-                                           "POOL",     "MIGRATION", "MIGRATION_DIR", "REQUIRE"};
+                                           "POOL",     "MIGRATION", "MIGRATION_DIR", "REQUIRE",
+                                           "FAST_INTERVAL", "CA_FILE"};
 
-const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "TIMEOUT",   "RISE",
+const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "FAST_INTERVAL", "TIMEOUT",   "RISE",
                                            "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
                                            "LOG_LEVEL", "CONFIG"};
 
@@ -220,8 +225,10 @@ void load_env(const Environment& env, RawConfig& raw, const LoadOptions& options
     }
     for (const auto& [key, value] : opts) {
         const std::string rest = key.substr(check_prefix.size());
-        // The longest option word that ends the variable wins (none is a suffix of another).
-        for (const auto& word : kOptions) {
+        // The longest option word that ends the variable wins (INTERVAL ends FAST_INTERVAL).
+        std::vector<std::string> words = kOptions;
+        std::sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+        for (const auto& word : words) {
             const std::string suffix = "_" + word;
             if (rest.size() <= suffix.size() ||
                 rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0) {
@@ -309,10 +316,37 @@ void parse_listen(const Raw& raw, Settings& s) {
     s.listen_port = std::stoi(port);
 }
 
+// CA_FILE: the CA certificate(s), PEM, a rediss:// check trusts instead of the system store.
+std::string parse_ca_file(const Raw& raw, const CheckSpec& spec) {
+    if (spec.kind != "redis") throw ConfigError(raw.where, "CA_FILE is for redis checks only (rediss://)");
+    if (spec.url.scheme != "rediss") {
+        throw ConfigError(raw.where, "CA_FILE needs a TLS URL: rediss:// (this check's URL is redis://)");
+    }
+    const std::string path = trim(raw.value);
+    if (path.empty()) throw ConfigError(raw.where, "must be the path of a PEM file of CA certificates");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw ConfigError(raw.where, shown(path) + " is a directory, not a PEM file of CA certificates");
+    }
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ConfigError(raw.where, "cannot read " + shown(path) +
+                                         (errno ? ": " + detail::errno_text(errno) : ""));
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+    if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        throw ConfigError(raw.where, shown(path) + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+    return path;
+}
+
 const std::map<std::string, std::string> kSchemes = {
     {"postgres", "postgres"}, {"postgresql", "postgres"}, {"redis", "redis"},
-    {"http", "http"},         {"https", "http"},          {"tcp", "tcp"},
-    {"file", "file"}};
+    {"rediss", "redis"},      {"http", "http"},           {"https", "http"},
+    {"tcp", "tcp"},           {"file", "file"}};
 
 CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Settings& s) {
     CheckSpec spec;
@@ -326,8 +360,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
     auto kind = kSchemes.find(spec.url.scheme);
     if (kind == kSchemes.end()) {
         throw ConfigError(url_raw.where, "unsupported scheme \"" + spec.url.scheme +
-                                             "\" (supported: postgres, postgresql, redis, http, "
-                                             "https, tcp, file)");
+                                             "\" (supported: postgres, postgresql, redis, rediss, "
+                                             "http, https, tcp, file)");
     }
     spec.kind = kind->second;
     const Url& u = spec.url;
@@ -355,6 +389,7 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
 
     Schedule& sc = spec.schedule;
     sc.interval = s.interval;
+    sc.fast_interval = s.fast_interval;
     sc.timeout = s.timeout;
     sc.rise = s.rise;
     sc.fall = s.fall;
@@ -365,6 +400,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
         }
         if (word == "INTERVAL") {
             sc.interval = parse_duration_at(raw);
+        } else if (word == "FAST_INTERVAL") {
+            sc.fast_interval = parse_duration_at(raw);
         } else if (word == "TIMEOUT") {
             sc.timeout = parse_duration_at(raw);
         } else if (word == "RISE") {
@@ -418,6 +455,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
             } catch (const std::invalid_argument& e) {
                 throw ConfigError(raw.where, e.what());
             }
+        } else if (word == "CA_FILE") {
+            spec.ca_file = parse_ca_file(raw, spec);
         } else if (word == "EXPECT") {
             if (spec.kind != "http") throw ConfigError(raw.where, "EXPECT is for http checks only");
             try {
@@ -488,6 +527,7 @@ CheckSpec check_spec(const std::string& name, const std::string& url, Schedule s
     raw.url = Raw{url, name};
     Settings defaults;
     defaults.interval = schedule.interval;
+    defaults.fast_interval = schedule.fast_interval;
     defaults.timeout = schedule.timeout;
     defaults.rise = schedule.rise;
     defaults.fall = schedule.fall;
@@ -519,6 +559,7 @@ Settings load_settings(const Environment& env, LoadOptions options) {
     const auto& g = raw.globals;
     if (auto it = g.find("LISTEN"); it != g.end() && !options.ignore_listen) parse_listen(it->second, s);
     if (auto it = g.find("INTERVAL"); it != g.end()) s.interval = parse_duration_at(it->second);
+    if (auto it = g.find("FAST_INTERVAL"); it != g.end()) s.fast_interval = parse_duration_at(it->second);
     if (auto it = g.find("TIMEOUT"); it != g.end()) s.timeout = parse_duration_at(it->second);
     if (auto it = g.find("DRAIN"); it != g.end()) s.drain = parse_duration_at(it->second, true);
     if (auto it = g.find("RISE"); it != g.end()) s.rise = parse_count(it->second);
@@ -560,7 +601,7 @@ Settings load_settings(const Environment& env, LoadOptions options) {
 std::vector<Secret> Settings::secrets() const {
     std::vector<Secret> out;
     for (const auto& c : checks) {
-        if (!c.url.password.empty()) out.push_back(c.url.password);
+        for (const auto& secret : c.url.secrets()) out.push_back(secret);
     }
     return out;
 }
@@ -571,6 +612,7 @@ std::string Settings::to_json() const {
     const bool v6 = listen_host.find(':') != std::string::npos;
     j["listen"] = (v6 ? "[" + listen_host + "]" : listen_host) + ":" + std::to_string(listen_port);
     j["interval"] = format_duration(interval);
+    j["fast_interval"] = format_duration(fast_interval);
     j["timeout"] = format_duration(timeout);
     j["rise"] = rise;
     j["fall"] = fall;
@@ -585,6 +627,7 @@ std::string Settings::to_json() const {
         cj["kind"] = c.kind;
         cj["url"] = c.url.redacted();
         cj["interval"] = format_duration(c.schedule.interval);
+        cj["fast_interval"] = format_duration(c.schedule.fast_interval);
         cj["timeout"] = format_duration(c.schedule.timeout);
         cj["rise"] = c.schedule.rise;
         cj["fall"] = c.schedule.fall;
@@ -595,6 +638,7 @@ std::string Settings::to_json() const {
         if (!c.migration.empty()) cj["migration"] = c.migration;
         if (!c.migration_dir.empty()) cj["migration_dir"] = c.migration_dir;
         if (!c.require.empty()) cj["require"] = c.require;
+        if (!c.ca_file.empty()) cj["ca_file"] = c.ca_file;
         if (c.kind == "http") {
             std::vector<std::string> ranges;
             for (const auto& r : c.expect) {

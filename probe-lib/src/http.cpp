@@ -9,19 +9,65 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string_view>
 
 namespace readyprobe {
 namespace {
 
-const char* const kPaths[] = {"/health", "/readyz", "/livez", "/startupz", "/metrics"};
+// What a probe path asks for, from the path after the prefix (views into the request's path).
+struct Route {
+    enum Kind { unmatched, whole_group, one_check, prometheus } kind = unmatched;
+    std::string_view group;  // ready, live, startup or a custom one
+    std::string_view check;  // for `check`
+    bool custom = false;     // /groups/<name>
+};
 
-// The group a path reports on, or empty for /metrics.
-std::string group_of(const std::string& path) {
-    if (path == "/health" || path == "/readyz") return "ready";
-    if (path == "/livez") return "live";
-    if (path == "/startupz") return "startup";
-    return "";
+bool starts_with(std::string_view s, std::string_view prefix) {
+    return s.size() > prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// "/readyz/db" -> "db"; empty when `path` is not `prefix` + one non-empty segment.
+std::string_view segment_after(std::string_view path, std::string_view prefix) {
+    if (!starts_with(path, prefix)) return {};
+    const std::string_view rest = path.substr(prefix.size());
+    return rest.find('/') == std::string_view::npos ? rest : std::string_view{};
+}
+
+Route route_of(std::string_view path) {
+    Route r;
+    if (path == "/health" || path == "/readyz") {
+        r = {Route::whole_group, "ready", {}, false};
+    } else if (path == "/livez") {
+        r = {Route::whole_group, "live", {}, false};
+    } else if (path == "/startupz") {
+        r = {Route::whole_group, "startup", {}, false};
+    } else if (path == "/metrics") {
+        r.kind = Route::prometheus;
+    } else if (auto c = segment_after(path, "/readyz/"); !c.empty()) {
+        r = {Route::one_check, "ready", c, false};
+    } else if (auto c = segment_after(path, "/livez/"); !c.empty()) {
+        r = {Route::one_check, "live", c, false};
+    } else if (auto c = segment_after(path, "/startupz/"); !c.empty()) {
+        r = {Route::one_check, "startup", c, false};
+    } else if (auto g = segment_after(path, "/groups/"); !g.empty()) {
+        r = {Route::whole_group, g, {}, true};
+    }
+    return r;
+}
+
+// A name from the request, safe to echo in a plain-text answer: printable ASCII, bounded.
+std::string shown(std::string_view name) {
+    std::string out;
+    for (char c : name.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    if (name.size() > 64) out += "...";
+    return out;
+}
+
+void answer(httplib::Response& res, int status, const std::string& text) {
+    res.status = status;
+    res.set_content(text, "text/plain; charset=utf-8");
 }
 
 bool wants_json(const httplib::Request& req) {
@@ -64,10 +110,8 @@ bool handle_probe_request(const Prober& prober, const EndpointOptions& options,
     if (req.path.size() <= prefix.size() || req.path.compare(0, prefix.size(), prefix) != 0) {
         return false;
     }
-    const std::string path = req.path.substr(prefix.size());
-    bool known = false;
-    for (const char* p : kPaths) known = known || path == p;
-    if (!known) return false;
+    const Route route = route_of(std::string_view(req.path).substr(prefix.size()));
+    if (route.kind == Route::unmatched) return false;
 
     res.set_header("Cache-Control", "no-store");
     if (req.method != "GET" && req.method != "HEAD") {
@@ -79,30 +123,54 @@ bool handle_probe_request(const Prober& prober, const EndpointOptions& options,
 
     const auto snapshot = prober.snapshot();
     const TimePoint now = prober.now();
-    if (path == "/metrics") {
+    if (route.kind == Route::prometheus) {
         res.status = 200;
-        res.set_content(render_metrics(*snapshot, now), "text/plain; version=0.0.4; charset=utf-8");
+        res.set_content(render_metrics(*snapshot, now, options.details),
+                        "text/plain; version=0.0.4; charset=utf-8");
         return true;
     }
 
     std::set<std::string> exclude;
     for (auto [it, end] = req.params.equal_range("exclude"); it != end; ++it) {
+        if (!find_check(*snapshot, it->second)) {
+            answer(res, 400, "unknown check in ?exclude=: " + shown(it->second) + "\n");
+            return true;
+        }
         exclude.insert(it->second);
     }
-    const GroupResult result = evaluate(*snapshot, group_of(path), now, exclude);
-    res.status = result.http_status;
-    if (wants_json(req)) {
-        res.set_content(render_json(result, *snapshot, options.details, now), "application/json");
+    const std::string group(route.group);
+    std::optional<GroupResult> result;
+    if (route.kind == Route::one_check) {
+        result = evaluate_check(*snapshot, group, std::string(route.check), now);
+        if (!result) {
+            answer(res, 404, "no check " + shown(route.check) + " in group " + group + "\n");
+            return true;
+        }
     } else {
-        res.set_content(render_text(result, options.details, req.has_param("verbose"), now),
+        if (route.custom && (group == "ready" || group == "live" || group == "startup" || !has_group(*snapshot, group))) {
+            answer(res, 404, "no custom group " + shown(route.group) +
+                                 " (ready, live and startup are served at /readyz, /livez and /startupz)\n");
+            return true;
+        }
+        result = evaluate(*snapshot, group, now, exclude);
+    }
+    res.status = result->http_status;
+    if (wants_json(req)) {
+        res.set_content(render_json(*result, *snapshot, options.details, now), "application/json");
+    } else {
+        res.set_content(render_text(*result, options.details, req.has_param("verbose"), now),
                         "text/plain; charset=utf-8");
     }
     return true;
 }
 
 void mount(httplib::Server& server, const Prober& prober, EndpointOptions options) {
-    for (const char* p : kPaths) {
-        const std::string pattern = regex_escape(options.prefix + p);
+    const std::string base = regex_escape(options.prefix);
+    const std::string patterns[] = {
+        base + R"(/(health|readyz|livez|startupz|metrics))",
+        base + R"(/(readyz|livez|startupz|groups)/[^/]+)",
+    };
+    for (const std::string& pattern : patterns) {
         auto handler = [&prober, options](const httplib::Request& req, httplib::Response& res) {
             handle_probe_request(prober, options, req, res);
         };

@@ -1,6 +1,11 @@
+#include <readyprobe/log.hpp>
 #include <readyprobe/prober.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fcntl.h>
+
 namespace readyprobe {
 
 namespace {
@@ -18,8 +25,8 @@ namespace {
 constexpr auto kOverrunGrace = std::chrono::milliseconds(50);
 }  // namespace
 
-// Threads: one scheduler, one worker per check. The worker is the only thread that touches
-// its Check object. The scheduler hands a worker a run (`go`) only when the worker is idle
+// Threads: one scheduler, one worker per check, one watcher. The worker is the only thread that
+// touches its Check object. The scheduler hands a worker a run (`go`) only when the worker is idle
 // (`busy` false), so a check that is still unwinding from an overrun is never started twice
 // and the number of threads is fixed at start().
 struct Entry {
@@ -34,6 +41,10 @@ struct Entry {
     TimePoint started{};      // steady time the current run started
     Deadline deadline{};      // steady deadline of the current run
     TimePoint next_due{};     // steady time of the next run (or next overrun report)
+    // The check's kept connections between runs, as the watcher's own dup()s (so a connection
+    // the check closes can never be confused with a new file that reuses its number).
+    std::vector<int> watched;
+    std::uint64_t watch_generation = 0;
 };
 
 struct Prober::Impl {
@@ -49,8 +60,96 @@ struct Prober::Impl {
     std::uint64_t version = 0;
     std::shared_ptr<const Snapshot> published = std::make_shared<const Snapshot>();
     std::mt19937 rng{std::random_device{}()};
+    std::thread watcher;
+    int watcher_wake = -1;     // eventfd: the watched set changed, or stopping
+    std::vector<int> to_close; // dups no longer watched; closed by the watcher, never under its poll
+
+    ~Impl() {
+        for (int fd : to_close) ::close(fd);
+        for (auto& e : entries) {
+            for (int fd : e->watched) ::close(fd);
+        }
+        if (watcher_wake >= 0) ::close(watcher_wake);
+    }
+
+    void poke_watcher() const {
+        if (watcher_wake < 0) return;
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(watcher_wake, &one, sizeof one);
+    }
+
+    // Called with `mu` held.
+    void unwatch(Entry& e) {
+        if (e.watched.empty()) return;
+        to_close.insert(to_close.end(), e.watched.begin(), e.watched.end());
+        e.watched.clear();
+        ++e.watch_generation;
+        poke_watcher();
+    }
+
+    // Called with `mu` held, on the worker thread right after a run.
+    void watch(Entry& e, const std::vector<int>& fds) {
+        unwatch(e);
+        for (int fd : fds) {
+            const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+            if (copy >= 0) e.watched.push_back(copy);
+        }
+        ++e.watch_generation;
+        poke_watcher();
+    }
+
+    // One thread polls every kept connection of every idle check (and its eventfd); no timeout,
+    // no busy loop. A peer that closes, resets or writes to an idle connection (PostgreSQL sends
+    // a FATAL before it closes) makes that check due at once.
+    void watcher_loop() {
+        std::unique_lock<std::mutex> lock(mu);
+        while (!stopping) {
+            for (int fd : to_close) ::close(fd);
+            to_close.clear();
+            std::vector<pollfd> fds{{watcher_wake, POLLIN, 0}};
+            std::vector<std::pair<Entry*, std::uint64_t>> owners{{nullptr, 0}};
+            for (auto& entry : entries) {
+                for (int fd : entry->watched) {
+                    fds.push_back({fd, POLLIN | POLLRDHUP, 0});
+                    owners.emplace_back(entry.get(), entry->watch_generation);
+                }
+            }
+            lock.unlock();
+            const int rc = ::poll(fds.data(), fds.size(), -1);
+            lock.lock();
+            if (rc < 0) continue;  // EINTR
+            if (fds[0].revents != 0) {
+                std::uint64_t count = 0;
+                [[maybe_unused]] const auto n = ::read(watcher_wake, &count, sizeof count);
+            }
+            bool any = false;
+            for (std::size_t i = 1; i < fds.size(); ++i) {
+                Entry* e = owners[i].first;
+                if (fds[i].revents == 0 || e->watch_generation != owners[i].second || e->busy) continue;
+                spdlog::info("check {}: a kept connection was closed by the peer; running it now", e->state.name);
+                unwatch(*e);
+                // At once, but never more often than the fast interval: a check that hands back a
+                // connection that is still closed must not spin.
+                e->next_due = std::max(SteadyClock::now(),
+                                       e->started + std::min(e->state.schedule.fast_interval,
+                                                             e->state.schedule.interval));
+                any = true;
+            }
+            if (any) scheduler_wake.notify_one();
+        }
+    }
 
     TimePoint stamp() const { return options.clock->now(); }
+
+    // The next run's delay after the newest result (snapshot.hpp's next_run_delay), jittered:
+    // 0..jitter extra on a steady cadence; 50-100 % of a backoff delay, so that a fleet retrying
+    // a shared database that went away does not come back to it in lock-step.
+    Duration delay_after(const CheckState& state) {
+        const RunDelay d = next_run_delay(state);
+        if (!d.backoff) return jittered(d.delay);
+        std::uniform_real_distribution<double> dist(0.5, 1.0);
+        return std::chrono::duration_cast<Duration>(d.delay * dist(rng));
+    }
 
     Duration jittered(Duration interval) {
         if (options.jitter <= 0) return interval;
@@ -62,6 +161,7 @@ struct Prober::Impl {
     void apply(Entry& e, const Result& result, Duration took, std::vector<Transition>& out,
                bool& just_latched) {
         if (auto t = record(e.state, result, took, stamp())) out.push_back(*t);
+        if (result.ok) e.state.last_success = std::chrono::system_clock::now();
         if (!latched && startup_complete()) {
             latched = true;
             just_latched = true;
@@ -92,15 +192,25 @@ struct Prober::Impl {
 
     void report(const std::vector<Transition>& transitions, bool just_latched) {
         for (const auto& t : transitions) {
-            if (t.to == CheckStatus::up) {
-                spdlog::info("check {} is up (was {}): {}", t.check, to_string(t.from), t.reason);
-            } else {
-                spdlog::warn("check {} is down (was {}): {}", t.check, to_string(t.from), t.reason);
+            {
+                const LogEvent event{"transition", t.check, t.kind, to_string(t.from), to_string(t.to),
+                                     t.reason, std::chrono::duration<double, std::milli>(t.latency).count()};
+                const LogEventScope scope(event);
+                if (t.to == CheckStatus::up) {
+                    spdlog::info("check {} is up (was {}): {}", t.check, to_string(t.from), t.reason);
+                } else {
+                    spdlog::warn("check {} is down (was {}): {}", t.check, to_string(t.from), t.reason);
+                }
             }
             if (options.on_transition) options.on_transition(t);
         }
         if (just_latched) {
-            spdlog::info("startup complete: every critical startup check has passed");
+            {
+                LogEvent event;
+                event.event = "startup";
+                const LogEventScope scope(event);
+                spdlog::info("startup complete: every critical startup check has passed");
+            }
             if (options.on_startup) options.on_startup();
         }
     }
@@ -115,6 +225,7 @@ struct Prober::Impl {
             const Deadline deadline = e.deadline;
             const TimePoint started = e.started;
             const Duration timeout = e.state.schedule.timeout;
+            unwatch(e);
             lock.unlock();
 
             const TimePoint t0 = stamp();
@@ -128,6 +239,7 @@ struct Prober::Impl {
             }
             const Duration took = stamp() - t0;
             const bool late = SteadyClock::now() > deadline + std::chrono::milliseconds(5);
+            const std::vector<int> keep = e.check->idle_fds();
 
             lock.lock();
             std::vector<Transition> transitions;
@@ -138,8 +250,9 @@ struct Prober::Impl {
             }
             e.busy = false;
             e.overrun_reported = false;
+            watch(e, keep);
             const TimePoint now = SteadyClock::now();
-            e.next_due = std::max(started + jittered(e.state.schedule.interval), now);
+            e.next_due = std::max(started + delay_after(e.state), now);
             scheduler_wake.notify_one();
             lock.unlock();
             report(transitions, just_latched);
@@ -169,6 +282,10 @@ struct Prober::Impl {
                     apply(e, Result::timeout(e.state.schedule.timeout), now - e.started,
                           transitions, just_latched);
                     if (!e.overrun_reported) {
+                        const LogEvent event{"overrun", e.state.name, e.state.kind, {}, {},
+                                             "overran its deadline",
+                                             std::chrono::duration<double, std::milli>(now - e.started).count()};
+                        const LogEventScope scope(event);
                         spdlog::warn("check {} overran its {} ms deadline; its run is abandoned "
                                      "and it will not be started again until it returns",
                                      e.state.name, to_ms(e.state.schedule.timeout));
@@ -233,6 +350,9 @@ void Prober::start() {
         entry->thread = std::thread([impl = impl_.get(), entry] { impl->worker_loop(entry); });
     }
     impl_->scheduler = std::thread([impl = impl_.get()] { impl->scheduler_loop(); });
+    impl_->watcher_wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (impl_->watcher_wake < 0) throw std::runtime_error("Prober::start: eventfd failed");
+    impl_->watcher = std::thread([impl = impl_.get()] { impl->watcher_loop(); });
 }
 
 void Prober::stop() {
@@ -242,8 +362,10 @@ void Prober::stop() {
         impl_->stopping = true;
         for (auto& e : impl_->entries) e->wake.notify_one();
         impl_->scheduler_wake.notify_one();
+        impl_->poke_watcher();
     }
     impl_->scheduler.join();
+    impl_->watcher.join();
     // Each worker returns when its current run does, which the run's deadline bounds.
     for (auto& e : impl_->entries) {
         if (e->thread.joinable()) e->thread.join();
@@ -255,6 +377,9 @@ void Prober::drain() {
     if (impl_->draining) return;
     impl_->draining = true;
     impl_->publish();
+    LogEvent event;
+    event.event = "drain";
+    const LogEventScope scope(event);
     spdlog::info("draining: readiness fails from now on");
 }
 

@@ -1,9 +1,10 @@
 #include <readyprobe/render.hpp>
 
+#include <readyprobe/version.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <sstream>
 
 namespace readyprobe {
 namespace {
@@ -27,6 +28,15 @@ std::string line_message(const CheckLine& line, TimePoint now) {
                " ms";
     }
     return line.state->message;
+}
+
+// A message on one line of verbose text: a line break in a dependency's message would start a
+// line that reads like another check's ("[+]db ok").
+std::string one_line(std::string text) {
+    for (char& c : text) {
+        if (c == '\n' || c == '\r') c = ' ';
+    }
+    return text;
 }
 
 // Prometheus label values escape backslash, double quote and newline.
@@ -56,7 +66,7 @@ std::string render_text(const GroupResult& result, Details details, bool verbose
             out += up ? " ok" : (line.status == CheckStatus::unknown ? " unknown" : " failed");
             if (!line.state->schedule.critical) out += " (non-critical)";
             if (details == Details::full && line.state->last_result) {
-                if (!up) out += ": " + line_message(line, now);
+                if (!up) out += ": " + one_line(line_message(line, now));
                 out += " (" + format_ms(line.state->last_duration) + ")";
             }
             out += "\n";
@@ -108,42 +118,186 @@ std::string render_json(const GroupResult& result, const Snapshot& snapshot, Det
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-std::string render_metrics(const Snapshot& snapshot, TimePoint now) {
-    std::ostringstream out;
-    out << "# HELP readyprobe_check_up Whether the check is up (1) or down/unknown/stale (0).\n"
-           "# TYPE readyprobe_check_up gauge\n";
-    for (const auto& s : snapshot.checks) {
-        out << "readyprobe_check_up{check=\"" << label(s.name) << "\",kind=\"" << label(s.kind)
-            << "\"} " << (effective_status(s, now) == CheckStatus::up ? 1 : 0) << "\n";
+namespace {
+
+// Numbers the way Prometheus clients write them: shortest round-trip form for small values.
+void number(std::string& out, double v, const char* format = "%.9g") {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, format, v);
+    out += buf;
+}
+
+void number(std::string& out, std::uint64_t v) { out += std::to_string(v); }
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+// `name{check="db",extra}` or `name{extra}` (check hidden) or `name` (neither).
+void series(std::string& out, const char* name, const std::string* check, const std::string& extra = {}) {
+    out += name;
+    if (!check && extra.empty()) {
+        out += ' ';
+        return;
     }
-    out << "# HELP readyprobe_check_duration_seconds Duration of the newest run of the check.\n"
-           "# TYPE readyprobe_check_duration_seconds gauge\n";
-    for (const auto& s : snapshot.checks) {
-        out << "readyprobe_check_duration_seconds{check=\"" << label(s.name) << "\"} "
-            << seconds(s.last_duration) << "\n";
+    out += '{';
+    if (check) {
+        out += "check=\"";
+        out += label(*check);
+        out += '"';
+        if (!extra.empty()) out += ',';
     }
-    out << "# HELP readyprobe_check_runs_total Check runs by result.\n"
-           "# TYPE readyprobe_check_runs_total counter\n";
-    for (const auto& s : snapshot.checks) {
-        const std::string name = label(s.name);
-        out << "readyprobe_check_runs_total{check=\"" << name << "\",result=\"ok\"} " << s.runs_ok
-            << "\n";
-        out << "readyprobe_check_runs_total{check=\"" << name << "\",result=\"failed\"} "
-            << s.runs_failed << "\n";
-        out << "readyprobe_check_runs_total{check=\"" << name << "\",result=\"timeout\"} "
-            << s.runs_timeout << "\n";
+    out += extra;
+    out += "} ";
+}
+
+void histogram(std::string& out, const std::string* check, const DurationHistogram& h) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+        cumulative += h.buckets[i];
+        std::string le = "le=\"";
+        number(le, DurationHistogram::kBounds[i]);
+        le += '"';
+        series(out, "readyprobe_check_duration_seconds_bucket", check, le);
+        number(out, cumulative);
+        out += '\n';
     }
+    series(out, "readyprobe_check_duration_seconds_bucket", check, "le=\"+Inf\"");
+    number(out, h.count);
+    out += '\n';
+    series(out, "readyprobe_check_duration_seconds_sum", check);
+    number(out, seconds(h.sum), "%.6f");
+    out += '\n';
+    series(out, "readyprobe_check_duration_seconds_count", check);
+    number(out, h.count);
+    out += '\n';
+}
+
+}  // namespace
+
+std::string render_metrics(const Snapshot& snapshot, TimePoint now, Details details) {
+    // At details=none no series names a check: the per-check families are summed over checks.
+    const bool names = details != Details::none;
+    std::string out;
+    out.reserve(names ? 1024 + snapshot.checks.size() * 2048 : 2048);
+
+    family(out, "readyprobe_build_info", "gauge", "The readyprobe version serving these metrics (always 1).");
+    out += "readyprobe_build_info{version=\"";
+    out += label(version());
+    out += "\"} 1\n";
+
+    std::uint64_t by_status[3] = {0, 0, 0};  // up, down, unknown
+    for (const auto& s : snapshot.checks) {
+        const CheckStatus st = effective_status(s, now);
+        ++by_status[st == CheckStatus::up ? 0 : st == CheckStatus::down ? 1 : 2];
+    }
+    family(out, "readyprobe_checks", "gauge", "Checks by status (a stale check counts as down).");
+    const char* const status_names[] = {"up", "down", "unknown"};
+    for (int i = 0; i < 3; ++i) {
+        out += "readyprobe_checks{status=\"";
+        out += status_names[i];
+        out += "\"} ";
+        number(out, by_status[i]);
+        out += '\n';
+    }
+
+    if (names) {
+        family(out, "readyprobe_check_up", "gauge", "Whether the check is up (1) or down/unknown/stale (0).");
+        for (const auto& s : snapshot.checks) {
+            series(out, "readyprobe_check_up", &s.name, "kind=\"" + label(s.kind) + "\"");
+            out += effective_status(s, now) == CheckStatus::up ? "1\n" : "0\n";
+        }
+        family(out, "readyprobe_check_last_duration_seconds", "gauge", "Duration of the newest run of the check.");
+        for (const auto& s : snapshot.checks) {
+            series(out, "readyprobe_check_last_duration_seconds", &s.name);
+            number(out, seconds(s.last_duration));
+            out += '\n';
+        }
+        family(out, "readyprobe_check_last_success_timestamp_seconds", "gauge",
+               "Unix time of the newest passing run of the check (0: none since start).");
+        for (const auto& s : snapshot.checks) {
+            series(out, "readyprobe_check_last_success_timestamp_seconds", &s.name);
+            number(out, s.last_success ? std::chrono::duration<double>(s.last_success->time_since_epoch()).count() : 0.0,
+                   "%.3f");
+            out += '\n';
+        }
+    }
+
+    family(out, "readyprobe_check_runs_total", "counter", "Check runs by result.");
+    const char* const results[] = {"ok", "failed", "timeout"};
+    if (names) {
+        for (const auto& s : snapshot.checks) {
+            const std::uint64_t counts[] = {s.runs_ok, s.runs_failed, s.runs_timeout};
+            for (int i = 0; i < 3; ++i) {
+                series(out, "readyprobe_check_runs_total", &s.name, std::string("result=\"") + results[i] + "\"");
+                number(out, counts[i]);
+                out += '\n';
+            }
+        }
+    } else {
+        std::uint64_t counts[] = {0, 0, 0};
+        for (const auto& s : snapshot.checks) {
+            counts[0] += s.runs_ok;
+            counts[1] += s.runs_failed;
+            counts[2] += s.runs_timeout;
+        }
+        for (int i = 0; i < 3; ++i) {
+            series(out, "readyprobe_check_runs_total", nullptr, std::string("result=\"") + results[i] + "\"");
+            number(out, counts[i]);
+            out += '\n';
+        }
+    }
+
+    family(out, "readyprobe_check_transitions_total", "counter",
+           "Check state changes by the state entered (logged once each, with the reason).");
+    if (names) {
+        for (const auto& s : snapshot.checks) {
+            series(out, "readyprobe_check_transitions_total", &s.name, "to=\"up\"");
+            number(out, s.transitions_up);
+            out += '\n';
+            series(out, "readyprobe_check_transitions_total", &s.name, "to=\"down\"");
+            number(out, s.transitions_down);
+            out += '\n';
+        }
+    } else {
+        std::uint64_t up = 0;
+        std::uint64_t down = 0;
+        for (const auto& s : snapshot.checks) {
+            up += s.transitions_up;
+            down += s.transitions_down;
+        }
+        out += "readyprobe_check_transitions_total{to=\"up\"} ";
+        number(out, up);
+        out += "\nreadyprobe_check_transitions_total{to=\"down\"} ";
+        number(out, down);
+        out += '\n';
+    }
+
+    family(out, "readyprobe_check_duration_seconds", "histogram", "Durations of check runs (timeouts included).");
+    if (names) {
+        for (const auto& s : snapshot.checks) histogram(out, &s.name, s.durations);
+    } else {
+        DurationHistogram all;
+        for (const auto& s : snapshot.checks) all += s.durations;
+        histogram(out, nullptr, all);
+    }
+
     const auto ready = evaluate(snapshot, "ready", now);
-    out << "# HELP readyprobe_ready Whether /health answers 200.\n"
-           "# TYPE readyprobe_ready gauge\n"
-        << "readyprobe_ready " << (ready.http_status == 200 ? 1 : 0) << "\n";
-    out << "# HELP readyprobe_startup_complete Whether the startup group has latched.\n"
-           "# TYPE readyprobe_startup_complete gauge\n"
-        << "readyprobe_startup_complete " << (snapshot.startup_latched ? 1 : 0) << "\n";
-    out << "# HELP readyprobe_draining Whether the process is draining after SIGTERM.\n"
-           "# TYPE readyprobe_draining gauge\n"
-        << "readyprobe_draining " << (snapshot.draining ? 1 : 0) << "\n";
-    return out.str();
+    family(out, "readyprobe_ready", "gauge", "Whether /health answers 200.");
+    out += ready.http_status == 200 ? "readyprobe_ready 1\n" : "readyprobe_ready 0\n";
+    family(out, "readyprobe_startup_complete", "gauge", "Whether the startup group has latched.");
+    out += snapshot.startup_latched ? "readyprobe_startup_complete 1\n" : "readyprobe_startup_complete 0\n";
+    family(out, "readyprobe_draining", "gauge", "Whether the process is draining after SIGTERM.");
+    out += snapshot.draining ? "readyprobe_draining 1\n" : "readyprobe_draining 0\n";
+    return out;
 }
 
 }  // namespace readyprobe

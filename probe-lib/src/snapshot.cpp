@@ -27,12 +27,32 @@ const char* to_string(Verdict v) {
     return "not_ready";
 }
 
+void DurationHistogram::add(Duration took) {
+    const double s = std::chrono::duration<double>(took).count();
+    for (std::size_t i = 0; i < kBounds.size(); ++i) {
+        if (s <= kBounds[i]) {
+            ++buckets[i];
+            break;
+        }
+    }
+    ++count;
+    sum += took;
+}
+
+DurationHistogram& DurationHistogram::operator+=(const DurationHistogram& other) {
+    for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += other.buckets[i];
+    count += other.count;
+    sum += other.sum;
+    return *this;
+}
+
 std::optional<Transition> record(CheckState& state, const Result& result, Duration took,
                                  TimePoint now) {
     state.last_result = now;
     state.last_duration = took;
     state.message = result.message;
     state.last_ok = result.ok;
+    state.durations.add(took);
     if (result.ok) {
         ++state.runs_ok;
         ++state.consecutive_ok;
@@ -59,11 +79,27 @@ std::optional<Transition> record(CheckState& state, const Result& result, Durati
         }
     }
     if (next == state.status) return std::nullopt;
-    Transition t{state.name, state.status, next, result.message};
+    Transition t{state.name, state.status, next, result.message, state.kind, took};
     state.status = next;
+    ++(next == CheckStatus::up ? state.transitions_up : state.transitions_down);
     if (next == CheckStatus::up) state.ever_up = true;
     state.since = now;
     return t;
+}
+
+RunDelay next_run_delay(const CheckState& state) {
+    const Schedule& sc = state.schedule;
+    const Duration fast = std::min(sc.fast_interval, sc.interval);
+    const bool passing = state.last_ok;
+    if (state.status == CheckStatus::up) {
+        return {passing ? sc.interval : fast, false};
+    }
+    if (passing) return {fast, false};  // rising: RISE passes in a row
+    // Down or never up, and failing: back off from the fast interval.
+    const Duration cap = std::max(fast, std::min(kMaxRetryDelay, sc.interval));
+    Duration d = fast;
+    for (int i = 1; i < state.consecutive_fail && d < cap; ++i) d *= 2;
+    return {std::min(d, cap), true};
 }
 
 bool is_stale(const CheckState& state, TimePoint now) {
@@ -116,6 +152,39 @@ GroupResult evaluate(const Snapshot& snapshot, const std::string& group, TimePoi
     out.http_status =
         (out.verdict == Verdict::ready || out.verdict == Verdict::degraded) ? 200 : 503;
     return out;
+}
+
+std::optional<GroupResult> evaluate_check(const Snapshot& snapshot, const std::string& group,
+                                          const std::string& check, TimePoint now) {
+    const CheckState* state = find_check(snapshot, check);
+    if (!state || !state->schedule.in_group(group)) return std::nullopt;
+    GroupResult out;
+    out.group = group;
+    const CheckLine line{state, effective_status(*state, now), is_stale(*state, now), false};
+    out.checks.push_back(line);
+    if (line.status == CheckStatus::up) {
+        out.verdict = Verdict::ready;
+        out.http_status = 200;
+    } else {
+        out.verdict = Verdict::not_ready;
+        out.http_status = 503;
+        out.reason = "check " + state->name + " is " + to_string(line.status);
+    }
+    return out;
+}
+
+bool has_group(const Snapshot& snapshot, const std::string& group) {
+    for (const auto& state : snapshot.checks) {
+        if (state.schedule.in_group(group)) return true;
+    }
+    return false;
+}
+
+const CheckState* find_check(const Snapshot& snapshot, const std::string& name) {
+    for (const auto& state : snapshot.checks) {
+        if (state.name == name) return &state;
+    }
+    return nullptr;
 }
 
 }  // namespace readyprobe

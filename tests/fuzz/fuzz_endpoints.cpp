@@ -8,10 +8,13 @@
 //
 // Properties:
 // - a path that is not a probe path is left alone (false, the response untouched);
-// - a probe path gets 200, 503 or 405 (405 with Allow for methods other than GET and HEAD),
-//   Cache-Control: no-store, a content type and a body;
+// - a probe path (the group paths, /readyz/<check> and the like, /groups/<name>, /metrics) gets
+//   200, 503 or 405 (405 with Allow for methods other than GET and HEAD), 404 only for a path
+//   naming a check or group, 400 exactly when ?exclude= names no configured check (echoed as
+//   printable ASCII), Cache-Control: no-store, a content type and a body;
 // - JSON bodies parse and carry a known "status"; details=none reveals no check name;
-// - /metrics is Prometheus text: every line a comment or a readyprobe_ sample.
+// - /metrics is Prometheus text: every line a comment or a readyprobe_ sample; no check label at
+//   details=none.
 #include "fuzz_support.hpp"
 
 #include <readyprobe/check.hpp>
@@ -132,8 +135,28 @@ httplib::Request build_request(const std::string& input) {
     return req;
 }
 
+// "/readyz/x" etc.: one non-empty segment after the base path.
+bool one_segment_after(const std::string& path, const std::string& base) {
+    return path.size() > base.size() && path.compare(0, base.size(), base) == 0 &&
+           path.find('/', base.size()) == std::string::npos;
+}
+
 bool probe_path(const std::string& path) {
-    return path == "/health" || path == "/readyz" || path == "/livez" || path == "/startupz" || path == "/metrics";
+    if (path == "/health" || path == "/readyz" || path == "/livez" || path == "/startupz" || path == "/metrics") {
+        return true;
+    }
+    for (const char* base : {"/readyz/", "/livez/", "/startupz/", "/groups/"}) {
+        if (one_segment_after(path, base)) return true;
+    }
+    return false;
+}
+
+// A configured check name: ?exclude= naming anything else is a 400.
+bool known_check(const std::string& name) {
+    for (const char* known : {"alpha", "beta", "gamma", "delta", kOddName}) {
+        if (name == known) return true;
+    }
+    return false;
 }
 
 void check_metrics(const std::string& body) {
@@ -162,12 +185,31 @@ void check_response(const httplib::Request& req, const EndpointOptions& options,
         RPFUZZ_CHECK(res.status == 405 && res.get_header_value("Allow") == "GET, HEAD", req.method);
         return;
     }
-    RPFUZZ_CHECK(res.status == 200 || res.status == 503, std::to_string(res.status));
     const std::string path = req.path.substr(options.prefix.size());
     if (path == "/metrics") {
+        RPFUZZ_CHECK(res.status == 200, std::to_string(res.status));
         check_metrics(res.body);
+        if (options.details == Details::none) RPFUZZ_CHECK(!contains(res.body, "check="), res.body);
         return;
     }
+    bool bad_exclude = false;
+    for (auto [it, end] = req.params.equal_range("exclude"); it != end; ++it) {
+        bad_exclude = bad_exclude || !known_check(it->second);
+    }
+    if (bad_exclude) {
+        RPFUZZ_CHECK(res.status == 400 && contains(res.body, "unknown check in ?exclude="), res.body);
+        for (char c : res.body) RPFUZZ_CHECK(c == '\n' || (c >= 0x20 && c < 0x7f), "unsafe byte echoed");
+        return;
+    }
+    if (res.status == 404) {
+        // Only the paths that name a check or a custom group can be 404.
+        RPFUZZ_CHECK(path.compare(0, 8, "/readyz/") == 0 || path.compare(0, 7, "/livez/") == 0 ||
+                         path.compare(0, 10, "/startupz/") == 0 || path.compare(0, 8, "/groups/") == 0,
+                     "404 for " + path);
+        for (char c : res.body) RPFUZZ_CHECK(c == '\n' || (c >= 0x20 && c < 0x7f), "unsafe byte echoed");
+        return;
+    }
+    RPFUZZ_CHECK(res.status == 200 || res.status == 503, std::to_string(res.status));
     if (res.get_header_value("Content-Type") == "application/json") {
         const auto doc = nlohmann::json::parse(res.body, nullptr, false);
         RPFUZZ_CHECK(!doc.is_discarded() && doc.is_object() && doc.contains("status") && doc["status"].is_string(),
@@ -212,7 +254,11 @@ void check_rendering(const std::string& input) {
             RPFUZZ_CHECK(!doc.is_discarded() && doc.contains("status"), "bad JSON body: " + json);
         }
     }
-    check_metrics(render_metrics(snap, now));
+    for (Details details : {Details::none, Details::status, Details::full}) {
+        const std::string metrics = render_metrics(snap, now, details);
+        check_metrics(metrics);
+        if (details == Details::none) RPFUZZ_CHECK(!contains(metrics, "check="), metrics);
+    }
 }
 
 }  // namespace

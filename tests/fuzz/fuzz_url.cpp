@@ -7,8 +7,9 @@
 //
 // Properties:
 // - parse_url throws std::invalid_argument or returns; nothing else escapes.
-// - redacted() never depends on the password, and never contains it (a password of >= 4
-//   characters that does not occur elsewhere in the input).
+// - redacted() never depends on the password or a *password* query value, and never contains the
+//   password (a password of >= 4 characters that does not occur elsewhere in the input).
+// - hosts[0] is host/port, every port is in range, several hosts only in a postgres URL.
 // - a parse error never contains the password.
 // - a percent-encoded user and password come back exactly.
 #include "fuzz_support.hpp"
@@ -46,13 +47,24 @@ bool plain_user(const std::string& user) {
 // they came (the password, if any, is wherever the parser found it).
 void check_parsed(const Url& url, const std::string& input, bool whole_input) {
     RPFUZZ_CHECK(url.port >= 0 && url.port <= 65535, input);
+    // Every host has a port in range; the first is host/port; several only in postgres URLs.
+    for (const Endpoint& e : url.hosts) RPFUZZ_CHECK(e.port >= 0 && e.port <= 65535, input);
+    if (!url.hosts.empty()) {
+        RPFUZZ_CHECK(url.hosts[0].host == url.host && url.hosts[0].port == url.port, "hosts[0] is not host: " + input);
+    }
+    const bool postgres = url.scheme == "postgres" || url.scheme == "postgresql";
+    RPFUZZ_CHECK(postgres || url.hosts.size() <= 1, "several hosts outside postgres: " + input);
     const std::string redacted = url.redacted();
-    // Non-interference: the password never influences what is printed.
+    // Non-interference: the password and the secret query values never influence what is printed.
     Url other = url;
     if (!url.password.empty()) {
         other.password = Secret("Zz-other-pw");
         RPFUZZ_CHECK(other.redacted() == redacted, "redacted() depends on the password: " + input);
     }
+    for (auto& kv : other.secret_query) kv.second = Secret("Zz-other-secret");
+    RPFUZZ_CHECK(other.redacted() == redacted, "redacted() depends on a secret parameter: " + input);
+    for (const auto& kv : url.secret_query) RPFUZZ_CHECK(is_secret_param(kv.first), input);
+    for (const auto& kv : url.query) RPFUZZ_CHECK(!is_secret_param(kv.first) && kv.first != "password", input);
     // The password, when it is written once as-is in the input (>= 4 characters): redacted()
     // does not show it, unless it shows it just as much with another password in its place
     // (a user "ab%63d" and a password "abcd").

@@ -211,7 +211,29 @@ Reply get(int port, const std::string& path, const std::vector<std::pair<std::st
 
 // -------------------------------------------------------------------------------------- Redis
 
-Redis::Redis(std::vector<std::string> extra_args) : dir_(temp_dir("redis")), extra_(std::move(extra_args)) {
+namespace {
+struct CertsDir {
+    std::string dir;
+    ~CertsDir() {
+        if (!dir.empty()) std::system(("rm -rf '" + dir + "'").c_str());
+    }
+};
+std::mutex certs_mu;
+CertsDir certs_dir;
+}  // namespace
+
+std::string tls_certs() {
+    std::lock_guard<std::mutex> lock(certs_mu);
+    if (certs_dir.dir.empty()) {
+        const std::string dir = temp_dir("certs");
+        servers({"certs", dir});
+        certs_dir.dir = dir;
+    }
+    return certs_dir.dir;
+}
+
+Redis::Redis(std::vector<std::string> extra_args, bool tls)
+    : dir_(temp_dir("redis")), extra_(std::move(extra_args)), tls_(tls) {
     start();
 }
 
@@ -223,15 +245,24 @@ Redis::~Redis() {
     std::system(("rm -rf '" + dir_ + "'").c_str());
 }
 
-std::string Redis::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+std::string Redis::url() const {
+    return std::string(tls_ ? "rediss" : "redis") + "://127.0.0.1:" + std::to_string(port_) + "/0";
+}
 
 void Redis::start() {
-    std::vector<std::string> args{"redis-start", dir_ + "/r", port_ ? std::to_string(port_) : "0"};
+    std::vector<std::string> args{"redis-start", dir_ + "/r"};
+    if (tls_) args = {"redis-tls-start", dir_ + "/r", tls_certs()};
+    args.push_back(port_ ? std::to_string(port_) : "0");
     args.insert(args.end(), extra_.begin(), extra_.end());
     port_ = std::stoi(servers(args));
 }
 
 void Redis::stop() { servers({"redis-stop", dir_ + "/r"}); }
+
+void Redis::kill() const {
+    const pid_t pid = std::stoi(trim(read_file(dir_ + "/r/redis.pid")));
+    ::kill(pid, SIGKILL);
+}
 
 void Redis::pause() const {
     const pid_t pid = std::stoi(trim(read_file(dir_ + "/r/redis.pid")));
@@ -249,6 +280,11 @@ Postgres::Postgres(std::vector<std::string> settings) : dir_(temp_dir("pg")), se
     start();
 }
 
+Postgres::Postgres(std::vector<std::string> settings, std::string tls_certdir)
+    : dir_(temp_dir("pg")), settings_(std::move(settings)), tls_certdir_(std::move(tls_certdir)) {
+    start();
+}
+
 Postgres::~Postgres() {
     try {
         stop();
@@ -263,6 +299,9 @@ std::string Postgres::url(const std::string& password) const {
 
 void Postgres::start() {
     std::vector<std::string> args{"pg-start", dir_ + "/d", port_ ? std::to_string(port_) : "0"};
+    if (!tls_certdir_.empty()) {
+        args = {"pg-start-tls", dir_ + "/d", tls_certdir_, port_ ? std::to_string(port_) : "0"};
+    }
     args.insert(args.end(), settings_.begin(), settings_.end());
     port_ = std::stoi(servers(args));
 }
@@ -298,6 +337,29 @@ std::string Postgres::psql(const std::string& sql) const {
     if (r.exit_code != 0) throw std::runtime_error("psql failed: " + r.err);
     return trim(r.out);
 }
+
+// ---------------------------------------------------------------------------------- PgBouncer
+
+PgBouncer::PgBouncer(const Postgres& server, std::string mode, std::vector<std::string> settings)
+    : dir_(temp_dir("pgbouncer")) {
+    std::vector<std::string> args{"pgbouncer-start", dir_ + "/b", std::to_string(server.port()), mode, "0"};
+    args.insert(args.end(), settings.begin(), settings.end());
+    port_ = std::stoi(servers(args));
+}
+
+PgBouncer::~PgBouncer() {
+    try {
+        servers({"pgbouncer-stop", dir_ + "/b"});
+    } catch (...) {
+    }
+    std::system(("rm -rf '" + dir_ + "'").c_str());
+}
+
+std::string PgBouncer::url(const std::string& password) const {
+    return "postgres://app:" + password + "@127.0.0.1:" + std::to_string(port_) + "/app";
+}
+
+std::string PgBouncer::log() const { return read_file(dir_ + "/b/pgbouncer.log"); }
 
 // ------------------------------------------------------------------------------ shared servers
 

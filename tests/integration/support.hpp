@@ -94,35 +94,47 @@ struct Reply {
 Reply get(int port, const std::string& path, const std::vector<std::pair<std::string, std::string>>& headers = {},
           const std::string& method = "GET");
 
+// One `servers.sh certs` directory for this test process (ca.crt, other-ca.crt, server.crt/key
+// for localhost, 127.0.0.1 and ::1), made on first use and removed at exit.
+std::string tls_certs();
+
 // A throwaway Redis on a free port in its own directory; stopped in the destructor.
+// With `tls`: TLS only (`--port 0 --tls-port P`), serving tls_certs()'s server certificate.
 class Redis {
 public:
-    explicit Redis(std::vector<std::string> extra_args = {});
+    explicit Redis(std::vector<std::string> extra_args = {}, bool tls = false);
     ~Redis();
     Redis(const Redis&) = delete;
     Redis& operator=(const Redis&) = delete;
     int port() const { return port_; }
-    std::string url() const;
+    std::string url() const;  // redis://127.0.0.1:P/0 (rediss:// with TLS)
     void start();
     void stop();
     void pause() const;   // SIGSTOP: accepts (backlog) but never answers
     void resume() const;  // SIGCONT
+    void kill() const;    // SIGKILL: a crash
 
 private:
     std::string dir_;
     int port_ = 0;
     std::vector<std::string> extra_;
+    bool tls_ = false;
 };
 
 // A throwaway PostgreSQL (role/database app, password app-secret-pw) in its own directory.
 class Postgres {
 public:
     explicit Postgres(std::vector<std::string> settings = {});
+    // A server that takes TCP connections over TLS only (hostssl), with the certificates made by
+    // `servers.sh certs certdir` (ca.crt, server.crt for 127.0.0.1/localhost, other-ca.crt).
+    Postgres(std::vector<std::string> settings, std::string tls_certdir);
     ~Postgres();
     Postgres(const Postgres&) = delete;
     Postgres& operator=(const Postgres&) = delete;
     int port() const { return port_; }
     std::string url(const std::string& password = "app-secret-pw") const;
+    // The directory of its unix socket (trust authentication there).
+    std::string socket_dir() const { return dir_ + "/d"; }
     void stop();
     void start();
     void restart();
@@ -136,7 +148,26 @@ private:
     std::string dir_;
     int port_ = 0;
     std::vector<std::string> settings_;
+    std::string tls_certdir_;
 };
+
+// Debian's PgBouncer in front of `server` (database app, user app, SCRAM), in `mode` (session or
+// transaction) with its default settings plus `settings` (NAME=VALUE, e.g. default_pool_size=1).
+class PgBouncer {
+public:
+    PgBouncer(const Postgres& server, std::string mode, std::vector<std::string> settings = {});
+    ~PgBouncer();
+    PgBouncer(const PgBouncer&) = delete;
+    PgBouncer& operator=(const PgBouncer&) = delete;
+    int port() const { return port_; }
+    std::string url(const std::string& password = "app-secret-pw") const;
+    std::string log() const;
+
+private:
+    std::string dir_;
+    int port_ = 0;
+};
+
 
 // The shared servers started by scripts/with-services.sh (RPTEST_PG_URL, RPTEST_REDIS_URL);
 // started on demand when the suite runs without it.

@@ -121,9 +121,12 @@ TEST_CASE("check front and core agree: 200 from a running sidecar - default URL 
 TEST_CASE("check front and core agree: 503 from a check that is down and from a plain server", "[cli][front]") {
     Sidecar sidecar({{"READYPROBE_CHECK_GONE", "tcp://127.0.0.1:" + std::to_string(free_port())},
                      {"READYPROBE_INTERVAL", "200ms"}});
+    // Down, not unknown any more, so that both see the same state.
+    REQUIRE(eventually([&] { return sidecar.get("/health?verbose").body.find("[-]gone failed") != std::string::npos; },
+                       5000ms));
     auto r = same_as_core({"check", url(sidecar.port(), "/health")});
     CHECK(r.exit_code == 1);
-    CHECK(r.out.rfind("503 ", 0) == 0);
+    CHECK(r.out == "503 not_ready: gone down\n");
 
     FakeHttp fake(503);
     r = same_as_core({"check", url(fake.port(), "/x")});

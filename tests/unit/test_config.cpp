@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../../sidecar/client_text.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -203,6 +205,57 @@ TEST_CASE("config: the scheme picks the kind", "[config]") {
             CHECK(c.expect[0].hi == 399);
         }
     }
+}
+
+TEST_CASE("config: rediss:// is a redis check over TLS - CA_FILE names its CA", "[config][tls]") {
+    TempFile ca("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const Settings s = load_settings({
+        {"READYPROBE_CHECK_CACHE", "rediss://:tok@cache.abc.cache.amazonaws.com:6379/0"},
+        {"READYPROBE_CHECK_OWN_CA", "rediss://cache:6380/2"},
+        {"READYPROBE_CHECK_OWN_CA_CA_FILE", ca.path()},
+    });
+    REQUIRE(s.checks.size() == 2);
+    for (const auto& c : s.checks) {
+        CHECK(c.kind == "redis");
+        CHECK(c.url.scheme == "rediss");
+    }
+    const auto& by_name = [&](const std::string& name) -> const CheckSpec& {
+        for (const auto& c : s.checks) {
+            if (c.name == name) return c;
+        }
+        FAIL("no check " << name);
+        throw;
+    };
+    CHECK(by_name("cache").ca_file.empty());
+    CHECK(by_name("own_ca").ca_file == ca.path());
+    const auto j = nlohmann::json::parse(s.to_json()).at("checks");
+    CHECK(j.at("own_ca").at("ca_file") == ca.path());
+    CHECK_FALSE(j.at("cache").contains("ca_file"));
+
+    // The JSON file takes the same key.
+    TempFile file(R"({"checks": {"cache": {"url": "rediss://cache:6379/0", "ca_file": ")" + ca.path() + R"("}}})");
+    CHECK(only_check(load_settings({{"READYPROBE_CONFIG", file.path()}})).ca_file == ca.path());
+}
+
+TEST_CASE("config error: CA_FILE missing, not PEM, or on a check that is not rediss://", "[config][errors][tls]") {
+    TempFile ca("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    TempFile not_pem("just some text\n");
+    const std::string var = "READYPROBE_CHECK_CACHE_CA_FILE";
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, "/nonexistent/ca.crt"}}, var,
+                         "cannot read \"/nonexistent/ca.crt\": no such file or directory");
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, not_pem.path()}}, var,
+                         "holds no PEM certificate");
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, "/tmp"}}, var, "is a directory");
+    require_config_error({{"READYPROBE_CHECK_CACHE", "rediss://cache"}, {var, ""}}, var);
+    // Plain redis:// would silently ignore it.
+    require_config_error({{"READYPROBE_CHECK_CACHE", "redis://cache"}, {var, ca.path()}}, var, "rediss://");
+    // Other kinds have their own TLS settings (PostgreSQL: sslrootcert in the URL).
+    require_config_error({{"READYPROBE_CHECK_DB", kDb}, {"READYPROBE_CHECK_DB_CA_FILE", ca.path()}},
+                         "READYPROBE_CHECK_DB_CA_FILE", "for redis checks only");
+    require_config_error({{"READYPROBE_CHECK_API", "https://api/health"}, {"READYPROBE_CHECK_API_CA_FILE", ca.path()}},
+                         "READYPROBE_CHECK_API_CA_FILE", "for redis checks only");
+    TempFile file(R"({"checks": {"db": {"url": "postgres://db/x", "ca_file": ")" + ca.path() + R"("}}})");
+    require_config_error({{"READYPROBE_CONFIG", file.path()}}, "$.checks.db.ca_file", "for redis checks only");
 }
 
 TEST_CASE("config: per-check INTERVAL, TIMEOUT, RISE, FALL", "[config]") {
@@ -645,6 +698,79 @@ TEST_CASE("Settings::to_json shows no password field for a check without one", "
     CHECK_FALSE(j.at("checks").at("app").contains("password"));
     CHECK(j.at("checks").at("app").at("url") == "http://app:8080/healthz");
     CHECK(s.secrets().empty());
+}
+
+TEST_CASE("config: libpq's URL forms in a postgres check - one line errors elsewhere", "[config][postgres]") {
+    const Settings multi = load_settings(
+        {{"READYPROBE_CHECK_DB", "postgres://app:pw@h1:5432,h2:5433/orders?target_session_attrs=read-write"}});
+    const CheckSpec& db = only_check(multi);
+    CHECK(db.kind == "postgres");
+    REQUIRE(db.url.hosts.size() == 2);
+    CHECK(nlohmann::json::parse(multi.to_json()).at("checks").at("db").at("url") ==
+          "postgres://app:***@h1:5432,h2:5433/orders?target_session_attrs=read-write");
+
+    const Settings sock = load_settings({{"READYPROBE_CHECK_DB", "postgres://app@%2Fvar%2Frun%2Fpostgresql/orders"}});
+    CHECK(only_check(sock).url.host == "/var/run/postgresql");
+    const Settings query = load_settings({{"READYPROBE_CHECK_DB", "postgres://app@/orders?host=/tmp&port=5433"}});
+    CHECK(only_check(query).url.host == "/tmp");
+    CHECK(only_check(query).url.port == 5433);
+
+    require_config_error({{"READYPROBE_CHECK_CACHE", "redis://a:6379,b:6379/0"}}, "READYPROBE_CHECK_CACHE",
+                         "several hosts are for postgres URLs only");
+    require_config_error({{"READYPROBE_CHECK_API", "http://%2Ftmp%2Fapi.sock/health"}}, "READYPROBE_CHECK_API",
+                         "socket directory as host is for postgres URLs only");
+    require_config_error({{"READYPROBE_CHECK_DB", "postgres://h1,h2/db?port=1,2,3"}}, "READYPROBE_CHECK_DB",
+                         "3 ports for 2 hosts");
+    try {
+        load_settings({{"READYPROBE_CHECK_CACHE", "redis://:hunter2-pw@a:6379,b:6379/0"}});
+        FAIL("expected a ConfigError");
+    } catch (const ConfigError& e) {
+        const std::string what = e.what();
+        CHECK(what.find('\n') == std::string::npos);
+        CHECK(what.find("hunter2-pw") == std::string::npos);
+    }
+}
+
+TEST_CASE("Settings: sslpassword and every *password* URL parameter are masked and collected", "[config][secret]") {
+    const Settings s = load_settings({
+        {"READYPROBE_CHECK_DB", "postgres://app:url-pw-1@db:5432/orders?sslmode=require&sslpassword=ssl-pw-2"},
+        {"READYPROBE_CHECK_API", "http://api:8080/health?api_password=api-pw-3"},
+    });
+    const std::string out = s.to_json();
+    INFO(out);
+    for (const char* pw : {"url-pw-1", "ssl-pw-2", "api-pw-3"}) CHECK(out.find(pw) == std::string::npos);
+    const auto j = nlohmann::json::parse(out);
+    CHECK(j.at("checks").at("db").at("url") == "postgres://app:***@db:5432/orders?sslmode=require&sslpassword=***");
+    CHECK(j.at("checks").at("api").at("url") == "http://api:8080/health?api_password=***");
+    std::vector<std::string> secrets;
+    for (const auto& secret : s.secrets()) secrets.push_back(secret.reveal());
+    std::sort(secrets.begin(), secrets.end());
+    CHECK(secrets == std::vector<std::string>{"api-pw-3", "ssl-pw-2", "url-pw-1"});
+    // Masking with them hides each in any message.
+    CHECK(mask("bad passphrase ssl-pw-2 for api-pw-3", s.secrets()) == "bad passphrase *** for ***");
+}
+
+TEST_CASE("check/status default URL: the address READYPROBE_LISTEN names", "[config][cli]") {
+    using readyprobe::cli::local_url_for;
+    CHECK(local_url_for(nullptr, "/startupz") == "http://127.0.0.1:8081/startupz");
+    CHECK(local_url_for("0.0.0.0:9000", "/startupz") == "http://127.0.0.1:9000/startupz");
+    CHECK(local_url_for(":9001", "/health") == "http://127.0.0.1:9001/health");
+    CHECK(local_url_for("127.0.0.2:9002", "/startupz") == "http://127.0.0.2:9002/startupz");
+    CHECK(local_url_for("10.1.2.3:9003", "/startupz") == "http://10.1.2.3:9003/startupz");
+    CHECK(local_url_for("localhost:9004", "/startupz") == "http://localhost:9004/startupz");
+    CHECK(local_url_for("[::1]:9005", "/startupz") == "http://[::1]:9005/startupz");
+    CHECK(local_url_for("[::]:9006", "/startupz") == "http://[::1]:9006/startupz");
+    CHECK(local_url_for("[fd00::2]:9007", "/startupz") == "http://[fd00::2]:9007/startupz");
+    CHECK(local_url_for(" [::1]:9008 ", "/startupz") == "http://[::1]:9008/startupz");
+    // Each default URL is one `check` accepts.
+    for (const char* listen : {"0.0.0.0:9000", "127.0.0.2:9002", "[::1]:9005", "[::]:9006", "[fd00::2]:9007"}) {
+        INFO(listen);
+        const Url u = parse_url(local_url_for(listen, "/startupz"));
+        CHECK(u.scheme == "http");
+        CHECK_FALSE(u.host.empty());
+        CHECK(u.path == "/startupz");
+    }
+    CHECK(parse_url(local_url_for("[::]:9006", "/x")).host == "::1");
 }
 
 // ---------------------------------------------------------------------------------------------

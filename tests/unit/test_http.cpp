@@ -308,3 +308,158 @@ TEST_CASE("http: the prefix option serves the endpoints under it", "[http]") {
         CHECK_FALSE(get(svc.prober, path, options).handled);
     }
 }
+
+TEST_CASE("http: /readyz/<check>, /livez/<check>, /startupz/<check> answer for one check of the group", "[http]") {
+    Service svc(false);  // db up, cache down (critical); loop up (live only)
+    svc.settle();
+    CHECK(get(svc.prober, "/readyz/db").res.status == 200);
+    CHECK(get(svc.prober, "/readyz/db").res.body == "ready\n");
+    const Answer cache = get(svc.prober, "/readyz/cache");
+    CHECK(cache.handled);
+    CHECK(cache.res.status == 503);
+    CHECK(cache.res.body == "not_ready\n");
+    CHECK(cache.res.get_header_value("Cache-Control") == "no-store");
+    CHECK(get(svc.prober, "/startupz/db").res.status == 200);
+    CHECK(get(svc.prober, "/startupz/cache").res.status == 503);  // the check's own state, not the latch
+    CHECK(get(svc.prober, "/livez/loop").res.status == 200);
+    svc.loop_ok = false;
+    svc.settle();
+    CHECK(get(svc.prober, "/livez/loop").res.status == 503);
+
+    // A name not in the group: 404 naming it (whether it is configured elsewhere or not at all).
+    for (const char* path : {"/livez/db", "/readyz/loop", "/readyz/nope", "/startupz/loop"}) {
+        INFO(path);
+        const Answer a = get(svc.prober, path);
+        CHECK(a.handled);
+        CHECK(a.res.status == 404);
+        CHECK_THAT(a.res.body, Contains("no check "));
+    }
+    CHECK_THAT(get(svc.prober, "/readyz/nope").res.body, Contains("no check nope in group ready"));
+
+    // Verbose and JSON work as on the group paths, within the details level.
+    httplib::Request verbose = request("/readyz/cache");
+    verbose.params.emplace("verbose", "");
+    EndpointOptions full;
+    full.details = Details::full;
+    const std::string body = ask(svc.prober, verbose, full).res.body;
+    CHECK_THAT(body, Contains("[-]cache failed: connection refused"));
+    CHECK(body.find("db") == std::string::npos);
+    httplib::Request json = request("/readyz/cache");
+    json.params.emplace("format", "json");
+    const auto j = nlohmann::json::parse(ask(svc.prober, json).res.body);
+    CHECK(j.at("status") == "not_ready");
+    CHECK(j.at("checks").size() == 1);
+    CHECK(j.at("checks").at("cache").at("status") == "down");
+    EndpointOptions none;
+    none.details = Details::none;
+    CHECK(ask(svc.prober, verbose, none).res.body == "not_ready\n");
+    CHECK(ask(svc.prober, request("/readyz/cache", "POST")).res.status == 405);
+}
+
+TEST_CASE("http: a non-critical check's own path is 503 while it is down", "[http]") {
+    Prober prober(Service::options());
+    Schedule optional = Service::schedule();
+    optional.critical = false;
+    prober.add("extra", make_function_check([](Deadline) { return Result::fail("nope"); }), optional);
+    prober.start();
+    REQUIRE(eventually([&] { return prober.snapshot()->checks[0].status == CheckStatus::down; }));
+    CHECK(get(prober, "/readyz").res.status == 200);  // degraded
+    CHECK(get(prober, "/readyz/extra").res.status == 503);
+}
+
+TEST_CASE("http: /groups/<name> serves a custom group", "[http]") {
+    ProberOptions o = Service::options();
+    Prober prober(o);
+    std::atomic<bool> queue_ok{false};
+    Schedule workers = Service::schedule();
+    workers.groups = {"workers"};
+    prober.add("queue", make_function_check([&](Deadline) {
+                   return queue_ok ? Result::pass() : Result::fail("no broker");
+               }),
+               workers);
+    prober.add("db", make_function_check([](Deadline) { return Result::pass(); }), Service::schedule());
+    prober.start();
+    REQUIRE(eventually([&] { return prober.snapshot()->checks[0].status == CheckStatus::down; }));
+    Answer a = get(prober, "/groups/workers");
+    CHECK(a.handled);
+    CHECK(a.res.status == 503);
+    httplib::Request verbose = request("/groups/workers");
+    verbose.params.emplace("verbose", "");
+    a = ask(prober, verbose);
+    CHECK_THAT(a.res.body, Contains("[-]queue failed"));
+    CHECK(a.res.body.find("db") == std::string::npos);
+    CHECK(get(prober, "/readyz").res.status == 200);  // not in the ready group
+    queue_ok = true;
+    REQUIRE(eventually([&] { return get(prober, "/groups/workers").res.status == 200; }));
+    for (const char* path : {"/groups/nope", "/groups/ready", "/groups/live", "/groups/startup"}) {
+        INFO(path);
+        a = get(prober, path);
+        CHECK(a.handled);
+        CHECK(a.res.status == 404);
+    }
+    CHECK_THAT(get(prober, "/groups/nope").res.body, Contains("no custom group nope"));
+    for (const char* path : {"/groups", "/groups/", "/groups/workers/queue", "/readyz/", "/readyz/db/x"}) {
+        INFO(path);
+        CHECK_FALSE(get(prober, path).handled);
+    }
+}
+
+TEST_CASE("http: ?exclude= naming no configured check is a 400 naming it", "[http]") {
+    Service svc(true);
+    svc.settle();
+    httplib::Request req = request("/readyz");
+    req.params.emplace("exclude", "cahce");
+    Answer a = ask(svc.prober, req);
+    CHECK(a.handled);
+    CHECK(a.res.status == 400);
+    CHECK(a.res.body == "unknown check in ?exclude=: cahce\n");
+    // Echoed safely: control characters replaced, long names cut.
+    httplib::Request odd = request("/livez");
+    odd.params.emplace("exclude", "a\nb\x1b" + std::string(100, 'x'));
+    a = ask(svc.prober, odd);
+    CHECK(a.res.status == 400);
+    CHECK(a.res.body.find('\x1b') == std::string::npos);
+    CHECK(a.res.body.find("a?b?") != std::string::npos);
+    CHECK(a.res.body.size() < 120);
+    // A configured check outside the group is fine to exclude.
+    httplib::Request other = request("/livez");
+    other.params.emplace("exclude", "db");
+    CHECK(ask(svc.prober, other).res.status == 200);
+}
+
+TEST_CASE("http: /metrics hides check names at details=none", "[http]") {
+    Service svc(false);
+    svc.settle();
+    EndpointOptions none;
+    none.details = Details::none;
+    const std::string m = get(svc.prober, "/metrics", none).res.body;
+    INFO(m);
+    CHECK(m.find("check=") == std::string::npos);
+    CHECK_THAT(m, Contains("readyprobe_checks{status=\"down\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_count "));
+}
+
+TEST_CASE("http: mount() serves the per-check and custom-group paths on the application's server", "[http]") {
+    Service svc(false);
+    svc.settle();
+    httplib::Server server;
+    EndpointOptions options;
+    options.prefix = "/probe";
+    mount(server, svc.prober, options);
+    server.Get("/orders", [](const httplib::Request&, httplib::Response& res) { res.set_content("[]", "application/json"); });
+    const int port = server.bind_to_any_port("127.0.0.1");
+    REQUIRE(port > 0);
+    std::thread t([&] { server.listen_after_bind(); });
+    httplib::Client client("127.0.0.1", port);
+    CHECK(client.Get("/probe/readyz/db")->status == 200);
+    CHECK(client.Get("/probe/readyz/cache")->status == 503);
+    CHECK(client.Get("/probe/readyz/nope")->status == 404);
+    CHECK(client.Get("/probe/livez/loop")->status == 200);
+    CHECK(client.Get("/probe/groups/nope")->status == 404);
+    CHECK(client.Get("/probe/livez?exclude=cache")->status == 200);  // configured, so accepted
+    CHECK(client.Get("/probe/health?exclude=nope")->status == 400);
+    CHECK(client.Get("/orders")->status == 200);
+    CHECK(client.Post("/probe/readyz/db", "", "text/plain")->status == 405);
+    server.stop();
+    t.join();
+}

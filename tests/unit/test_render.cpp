@@ -1,5 +1,6 @@
 // render_text / render_json / render_metrics on hand-built snapshots.
 #include <readyprobe/render.hpp>
+#include <readyprobe/version.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -217,7 +218,7 @@ TEST_CASE("render_metrics: per-check up, runs, ready and draining", "[render][me
     CHECK_THAT(m, Contains("readyprobe_check_runs_total{check=\"db\",result=\"timeout\"} 1\n"));
     CHECK_THAT(m, Contains("readyprobe_check_runs_total{check=\"db\",result=\"failed\"} 0\n"));
     CHECK_THAT(m, Contains("readyprobe_check_runs_total{check=\"cache\",result=\"failed\"} 1\n"));
-    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds{check=\"db\"} 0.005\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_last_duration_seconds{check=\"db\"} 0.005\n"));
     CHECK_THAT(m, Contains("# TYPE readyprobe_check_runs_total counter"));
     CHECK_THAT(m, Contains("readyprobe_ready 0\n"));
     CHECK_THAT(m, Contains("readyprobe_draining 0\n"));
@@ -253,4 +254,75 @@ TEST_CASE("render_metrics: label values escape quotes, backslashes and newlines"
     CHECK_THAT(m, Contains(R"(readyprobe_check_runs_total{check="we\"ird\\name",result="ok"} 1)"));
     // No raw newline inside a sample line.
     CHECK(m.find("line\nbreak") == std::string::npos);
+}
+
+TEST_CASE("render_metrics: build info, checks by status, transitions, last success, duration histogram",
+          "[render][metrics]") {
+    ManualClock clock;
+    Snapshot snap = db_up_cache_down(clock);  // db: one 12 ms pass (unknown -> up); cache: one failure
+    // db: a 1 s timeout (down), then a 5 ms pass (up again) and a 30 ms pass.
+    record(snap.checks[0], Result::timeout(milliseconds(1000)), milliseconds(1000), clock.now());
+    record(snap.checks[0], Result::pass(), milliseconds(5), clock.now());
+    snap.checks[0].last_success = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764740000123));
+    record(snap.checks[0], Result::pass(), milliseconds(30), clock.now());
+    const std::string m = render_metrics(snap, clock.now(), Details::status);
+    INFO(m);
+    CHECK_THAT(m, Contains("# TYPE readyprobe_build_info gauge\nreadyprobe_build_info{version=\"" +
+                           std::string(version()) + "\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_checks{status=\"up\"} 1\nreadyprobe_checks{status=\"down\"} 1\n"
+                           "readyprobe_checks{status=\"unknown\"} 0\n"));
+    CHECK_THAT(m, Contains("# TYPE readyprobe_check_transitions_total counter\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_transitions_total{check=\"db\",to=\"up\"} 2\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_transitions_total{check=\"db\",to=\"down\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_transitions_total{check=\"cache\",to=\"down\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_last_success_timestamp_seconds{check=\"db\"} 1764740000.123\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_last_success_timestamp_seconds{check=\"cache\"} 0.000\n"));
+    // Histogram: cumulative buckets; db ran 12 ms, 1000 ms, 5 ms, 30 ms.
+    CHECK_THAT(m, Contains("# TYPE readyprobe_check_duration_seconds histogram\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{check=\"db\",le=\"0.005\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{check=\"db\",le=\"0.01\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{check=\"db\",le=\"0.025\"} 2\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{check=\"db\",le=\"0.05\"} 3\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{check=\"db\",le=\"0.5\"} 3\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{check=\"db\",le=\"1\"} 4\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{check=\"db\",le=\"+Inf\"} 4\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_sum{check=\"db\"} 1.047000\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_count{check=\"db\"} 4\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_count{check=\"cache\"} 1\n"));
+    // The last run's gauge is no longer called readyprobe_check_duration_seconds (the histogram is).
+    CHECK(m.find("readyprobe_check_duration_seconds{") == std::string::npos);
+    CHECK(render_metrics(snap, clock.now(), Details::full) == m);
+}
+
+TEST_CASE("render_metrics: details=none names no check, the per-check families are summed",
+          "[render][metrics]") {
+    ManualClock clock;
+    Snapshot snap = db_up_cache_down(clock);
+    record(snap.checks[1], Result::timeout(milliseconds(1000)), milliseconds(1000), clock.now());
+    const std::string m = render_metrics(snap, clock.now(), Details::none);
+    INFO(m);
+    CHECK(m.find("check=") == std::string::npos);
+    CHECK(m.find("db") == std::string::npos);
+    CHECK(m.find("cache") == std::string::npos);
+    CHECK(m.find("readyprobe_check_up") == std::string::npos);
+    CHECK_THAT(m, Contains("readyprobe_build_info{version="));
+    CHECK_THAT(m, Contains("readyprobe_checks{status=\"down\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_runs_total{result=\"ok\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_runs_total{result=\"failed\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_runs_total{result=\"timeout\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_transitions_total{to=\"up\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_transitions_total{to=\"down\"} 1\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{le=\"0.025\"} 2\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+    CHECK_THAT(m, Contains("readyprobe_check_duration_seconds_count 3\n"));
+    CHECK_THAT(m, Contains("readyprobe_ready 0\n"));
+}
+
+TEST_CASE("render_text: a line break in a message cannot start a line of its own", "[render]") {
+    ManualClock clock;
+    Snapshot snap;
+    snap.checks.push_back(checked("db", Result::fail("bad\n[+]db ok\r\nmore"), clock));
+    snap.startup_latched = true;
+    const std::string t = render_text(evaluate(snap, "ready", clock.now()), Details::full, true, clock.now());
+    CHECK(t == "[-]db failed: bad [+]db ok  more (12.0 ms)\nnot_ready: check db is down\n");
 }

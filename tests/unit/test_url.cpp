@@ -270,3 +270,179 @@ TEST_CASE("parse_url: errors never echo the text around a bad port", "[url][secr
         }
     }
 }
+
+// ----------------------------------------------------------------- libpq's URL forms (issue 14)
+
+TEST_CASE("parse_url: a multi-host postgres URL with target_session_attrs", "[url][postgres]") {
+    const Url u = parse_url("postgres://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write");
+    CHECK(u.host == "h1");
+    CHECK(u.port == 5432);
+    REQUIRE(u.hosts.size() == 2);
+    CHECK(u.hosts[0].host == "h1");
+    CHECK(u.hosts[0].port == 5432);
+    CHECK(u.hosts[1].host == "h2");
+    CHECK(u.hosts[1].port == 5433);
+    CHECK(u.path == "/db");
+    CHECK(u.param("target_session_attrs") == "read-write");
+    CHECK(u.host_list() == "h1,h2");
+    CHECK(u.port_list() == "5432,5433");
+    CHECK(u.redacted() == "postgres://u:***@h1:5432,h2:5433/db?target_session_attrs=read-write");
+    CHECK(u.authority() == "h1:5432");
+}
+
+TEST_CASE("parse_url: hosts with and without ports, IPv6 in brackets among them", "[url][postgres]") {
+    const Url u = parse_url("postgresql://u@h1,[::1]:5,[2001:db8::7],h3:6432/db");
+    REQUIRE(u.hosts.size() == 4);
+    CHECK(u.hosts[0].host == "h1");
+    CHECK(u.hosts[0].port == 0);
+    CHECK(u.hosts[1].host == "::1");
+    CHECK(u.hosts[1].port == 5);
+    CHECK(u.hosts[2].host == "2001:db8::7");
+    CHECK(u.hosts[2].port == 0);
+    CHECK(u.hosts[3].host == "h3");
+    CHECK(u.hosts[3].port == 6432);
+    // As libpq takes them: an empty port is its default.
+    CHECK(u.host_list() == "h1,::1,2001:db8::7,h3");
+    CHECK(u.port_list() == ",5,,6432");
+    CHECK(u.redacted() == "postgresql://u@h1,[::1]:5,[2001:db8::7],h3:6432/db");
+
+    const Url no_ports = parse_url("postgres://h1,h2/db");
+    CHECK(no_ports.host_list() == "h1,h2");
+    CHECK(no_ports.port_list().empty());
+
+    const Url one = parse_url("postgres://db:5432/x");
+    REQUIRE(one.hosts.size() == 1);
+    CHECK(one.host_list() == "db");
+    CHECK(one.port_list() == "5432");
+    CHECK(parse_url("postgres:///x").hosts.empty());
+    CHECK(parse_url("postgres:///x").host_list().empty());
+}
+
+TEST_CASE("parse_url: a percent-encoded Unix-socket directory as host", "[url][postgres]") {
+    const Url u = parse_url("postgres://u@%2Fvar%2Frun%2Fpostgresql/db");
+    CHECK(u.host == "/var/run/postgresql");
+    CHECK(u.port == 0);
+    CHECK(u.user == "u");
+    CHECK(u.path == "/db");
+    CHECK(u.host_list() == "/var/run/postgresql");
+    CHECK(u.redacted() == "postgres://u@%2Fvar%2Frun%2Fpostgresql/db");
+    CHECK(parse_url(u.redacted()).host == "/var/run/postgresql");
+
+    const Url lower_case = parse_url("postgres://u:pw@%2ftmp%2fpg%20dir:5433/db");
+    CHECK(lower_case.host == "/tmp/pg dir");
+    CHECK(lower_case.port == 5433);
+    CHECK(lower_case.redacted() == "postgres://u:***@%2Ftmp%2Fpg%20dir:5433/db");
+
+    const Url mixed = parse_url("postgres://u@%2Ftmp,db.internal:5432/db");
+    REQUIRE(mixed.hosts.size() == 2);
+    CHECK(mixed.host_list() == "/tmp,db.internal");
+    CHECK(mixed.port_list() == ",5432");
+}
+
+TEST_CASE("parse_url: ?host= and ?port= lists replace the authority's, as in libpq", "[url][postgres]") {
+    const Url sock = parse_url("postgres://u@/db?host=/var/run/postgresql");
+    CHECK(sock.host == "/var/run/postgresql");
+    CHECK(sock.query.empty());
+    CHECK(sock.redacted() == "postgres://u@%2Fvar%2Frun%2Fpostgresql/db");
+
+    const Url lists = parse_url("postgres://u@/db?host=a,b,::1&port=1,2,3&sslmode=disable");
+    REQUIRE(lists.hosts.size() == 3);
+    CHECK(lists.hosts[0].host == "a");
+    CHECK(lists.hosts[0].port == 1);
+    CHECK(lists.hosts[2].host == "::1");
+    CHECK(lists.hosts[2].port == 3);
+    CHECK(lists.host_list() == "a,b,::1");
+    CHECK(lists.port_list() == "1,2,3");
+    REQUIRE(lists.query.size() == 1);
+    CHECK(lists.param("sslmode") == "disable");
+    CHECK(lists.param("host", "none") == "none");
+    CHECK(lists.param("port", "none") == "none");
+    CHECK(lists.redacted() == "postgres://u@a:1,b:2,[::1]:3/db?sslmode=disable");
+
+    // One port for every host; the authority's port for a ?host= socket directory.
+    const Url one_port = parse_url("postgres://h1,h2/db?port=6432");
+    CHECK(one_port.port_list() == "6432,6432");
+    const Url socket_port = parse_url("postgres://localhost:5433/db?host=%2Ftmp");
+    CHECK(socket_port.host == "/tmp");
+    CHECK(socket_port.port == 5433);
+    CHECK(parse_url("postgres:///db?port=5433").port == 5433);
+    CHECK(parse_url("postgres://h/db?host=x").host == "x");
+
+    CHECK_THROWS_WITH(parse_url("postgres://h/db?host=a,b&port=1,2,3"), Catch::Contains("3 ports for 2 hosts"));
+    CHECK_THROWS_WITH(parse_url("postgres://h1:1,h2:2/db?host=a"), Catch::Contains("2 ports for 1 hosts"));
+    CHECK_THROWS_AS(parse_url("postgres://h/db?port=abc"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://h/db?port=70000"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://h/db?host=[::1]"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://h/db?host=bad host"), std::invalid_argument);
+
+    // Elsewhere host and port are ordinary parameters (an HTTP app's own query).
+    const Url http = parse_url("http://app:8080/lookup?host=a,b&port=1");
+    CHECK(http.host == "app");
+    CHECK(http.param("host") == "a,b");
+    CHECK(http.param("port") == "1");
+}
+
+TEST_CASE("parse_url: several hosts or a socket directory outside postgres is an error", "[url]") {
+    CHECK_THROWS_WITH(parse_url("redis://a:6379,b:6379/0"), Catch::Contains("postgres URLs only"));
+    CHECK_THROWS_WITH(parse_url("http://a,b/"), Catch::Contains("postgres URLs only"));
+    CHECK_THROWS_WITH(parse_url("tcp://%2Ftmp%2Fsock:1"), Catch::Contains("postgres URLs only"));
+    CHECK_THROWS_WITH(parse_url("redis://%2Fvar%2Frun%2Fredis/0"), Catch::Contains("postgres URLs only"));
+}
+
+TEST_CASE("parse_url: what stays refused in host lists", "[url][postgres]") {
+    CHECK_THROWS_AS(parse_url("postgres://h1,h 2/db"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://h1:,h2/db"), std::invalid_argument);      // empty port
+    CHECK_THROWS_AS(parse_url("postgres://h1,[::1/db"), std::invalid_argument);     // unterminated
+    CHECK_THROWS_AS(parse_url("postgres://h1,[::1]x/db"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://h1:5432,h2:99999/db"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://h%2C1/db"), std::invalid_argument);       // a ',' libpq would split
+    CHECK_THROWS_AS(parse_url("postgres://h%3A1/db"), std::invalid_argument);       // a ':' in a name
+    CHECK_THROWS_AS(parse_url("postgres://%2Ftmp%2Ca/db"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://%2Ftmp%0A/db"), std::invalid_argument);   // control character
+    CHECK_THROWS_AS(parse_url("postgres://h%zz/db"), std::invalid_argument);
+    // An '@' after a host list is as ambiguous as after one host:port (is "5432,h2/x" a password?).
+    CHECK_THROWS_AS(parse_url("postgres://h1:5432,h2/db?application_name=a@b"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_url("postgres://[::1]:5432/db?application_name=a@b"), std::invalid_argument);
+    // A password with a comma is still a password.
+    const Url pw = parse_url("postgres://u:pa,ss/x@h1,h2/db");
+    CHECK(pw.password.reveal() == "pa,ss/x");
+    CHECK(pw.host_list() == "h1,h2");
+    CHECK(pw.redacted().find("pa,ss") == std::string::npos);
+}
+
+TEST_CASE("parse_url: every *password* query parameter is a secret, masked and kept for libpq", "[url][secret]") {
+    const Url u = parse_url("postgres://app@db/x?sslmode=verify-full&sslpassword=Key%2FPass-42&Old_Password=op-42");
+    CHECK(u.password.empty());
+    REQUIRE(u.secret_query.size() == 2);
+    CHECK(u.secret_query[0].first == "sslpassword");
+    CHECK(u.secret_query[0].second.reveal() == "Key/Pass-42");
+    CHECK(u.secret_query[1].first == "Old_Password");
+    CHECK(u.secret_query[1].second.reveal() == "op-42");
+    REQUIRE(u.query.size() == 1);
+    CHECK(u.param("sslpassword", "none") == "none");
+    CHECK(u.redacted() == "postgres://app@db/x?sslmode=verify-full&sslpassword=***&Old_Password=***");
+    const auto secrets = u.secrets();
+    REQUIRE(secrets.size() == 2);
+    CHECK(secrets[0].reveal() == "Key/Pass-42");
+    CHECK(secrets[1].reveal() == "op-42");
+
+    const Url both = parse_url("postgres://app:pw-1@db/x?SSLPASSWORD=pw-2");
+    CHECK(both.secrets().size() == 2);
+    CHECK(both.redacted() == "postgres://app:***@db/x?SSLPASSWORD=***");
+    for (const char* s : {"pw-1", "pw-2"}) CHECK(both.redacted().find(s) == std::string::npos);
+
+    CHECK(readyprobe::is_secret_param("sslpassword"));
+    CHECK(readyprobe::is_secret_param("PassWord"));
+    CHECK(readyprobe::is_secret_param("x_password_y"));
+    CHECK_FALSE(readyprobe::is_secret_param("passfile"));
+    CHECK_FALSE(readyprobe::is_secret_param("sslkey"));
+
+    // A bad encoding of one names the parameter, not the value.
+    try {
+        parse_url("postgres://db/x?sslpassword=hunter2%zz");
+        FAIL("expected std::invalid_argument");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+        CHECK(std::string(e.what()).find("sslpassword") != std::string::npos);
+    }
+}

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace readyprobe {
 
@@ -32,6 +33,11 @@ public:
     virtual Result run(Deadline deadline) = 0;
     // Short name of the kind of check: "postgres", "redis", "http", "tcp", "file", "function".
     virtual std::string kind() const = 0;
+    // The sockets of the connections this check keeps open between runs (none by default).
+    // Called by the Prober on the check's own thread right after run(); until the next run the
+    // Prober watches them, and when a peer closes or resets one (server stopped, backend
+    // terminated, failover) it runs the check at once instead of waiting for the interval.
+    virtual std::vector<int> idle_fds() const { return {}; }
 };
 
 // Wraps an application's own function as a check ("cache primed", "config loaded").

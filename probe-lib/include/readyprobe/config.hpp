@@ -35,6 +35,7 @@ struct CheckSpec {
     Url url;           // password already overridden by PASSWORD
     Schedule schedule;
     std::vector<StatusRange> expect{{200, 399}};  // http only
+    std::string ca_file;  // rediss:// only: CA_FILE, trusted instead of the system trust store
     // PostgreSQL only:
     int pool = 0;                      // POOL: keep this many connections open and validated
     std::string migration;             // MIGRATION: "<tool>>=<version>" or "<tool>=<version>"
@@ -48,6 +49,7 @@ struct Settings {
     std::string listen_host = "0.0.0.0";
     int listen_port = 8081;
     Duration interval = std::chrono::seconds(2);
+    Duration fast_interval = std::chrono::milliseconds(300);
     Duration timeout = std::chrono::seconds(1);
     int rise = 1;
     int fall = 2;

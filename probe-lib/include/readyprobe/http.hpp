@@ -22,9 +22,11 @@ struct EndpointOptions {
     std::string prefix;
 };
 
-// Answers a request for one of the probe paths (/health, /readyz, /livez, /startupz, /metrics,
-// under the prefix). Returns false, leaving `res` untouched, for any other path.
-// Never runs a check: it reads the newest snapshot.
+// Answers a request for one of the probe paths under the prefix: /health, /readyz, /livez,
+// /startupz, /metrics, one check of a group (/readyz/<check>, /livez/<check>, /startupz/<check>:
+// 404 for a name not in the group) and custom groups (/groups/<name>: 404 for a group no check
+// lists). A ?exclude= naming no configured check is a 400 naming it. Returns false, leaving
+// `res` untouched, for any other path. Never runs a check: it reads the newest snapshot.
 bool handle_probe_request(const Prober& prober, const EndpointOptions& options,
                           const httplib::Request& req, httplib::Response& res);
 

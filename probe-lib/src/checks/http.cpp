@@ -24,6 +24,12 @@ public:
             target_ += (i == 0 ? "?" : "&") + httplib::detail::encode_query_param(u.query[i].first) +
                        "=" + httplib::detail::encode_query_param(u.query[i].second);
         }
+        // Parameters named like passwords are kept out of u.query (so out of every printout),
+        // not out of the request.
+        for (const auto& [k, v] : u.secret_query) {
+            target_ += (target_.find('?') == std::string::npos ? "?" : "&") +
+                       httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v.reveal());
+        }
     }
 
     std::string kind() const override { return "http"; }

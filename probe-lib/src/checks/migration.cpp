@@ -621,19 +621,4 @@ std::vector<std::string> parse_require(const std::string& text) {
     return items;
 }
 
-const char* const kRequireSql =
-    "SELECT r.item FROM unnest($1::text[]) WITH ORDINALITY AS r(item, n) "
-    "WHERE CASE WHEN position('.' in r.item) = 0 "
-    "THEN to_regclass(quote_ident(r.item)) IS NULL "
-    "ELSE NOT EXISTS (SELECT 1 FROM pg_attribute a "
-    "WHERE a.attrelid = to_regclass(quote_ident(split_part(r.item, '.', 1))) "
-    "AND a.attname = split_part(r.item, '.', 2) AND a.attnum > 0 AND NOT a.attisdropped) END "
-    "ORDER BY r.n";
-
-std::string require_array_literal(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
-    return out + "}";
-}
-
 }  // namespace readyprobe::detail

@@ -90,8 +90,5 @@ MigrationVerdict evaluate_migration(const MigrationRequirement& req, const std::
 
 // REQUIRE items: "table" or "table.column" (letters, digits, _). Throws std::invalid_argument.
 std::vector<std::string> parse_require(const std::string& text);
-// One query, parameter $1 the items as a text[] literal; returns the missing ones in order.
-extern const char* const kRequireSql;
-std::string require_array_literal(const std::vector<std::string>& items);
 
 }  // namespace readyprobe::detail

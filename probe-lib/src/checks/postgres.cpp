@@ -2,6 +2,20 @@
 // connections (POOL), then optionally the migration gate (MIGRATION) and the required schema
 // (REQUIRE). Every socket wait is bounded by the run's deadline, so a hung server is a timeout,
 // never a hang. Connections are reused between runs; any failure drops the connection it hit.
+//
+// Works unchanged through PgBouncer (session and transaction pooling, default settings) and RDS
+// Proxy, whose documented restrictions rule out three habits of direct clients:
+//   - no startup `options` (PgBouncer: "unsupported startup parameter: options"; RDS Proxy:
+//     "doesn't support command-line options"): only libpq's ordinary keywords are sent;
+//   - no session state that would leak to the next client of a pooled server connection: no SET,
+//     no search_path; `?search_path=` is honoured by naming its schemas in the reads (sql.hpp);
+//   - no named prepared statements: each statement is one simple-protocol Query message.
+// The server-side bound that `options=-c statement_timeout` used to give is kept, transaction-
+// scoped: each Query message is `SET LOCAL statement_timeout = <time left>; <statement>`, which
+// PostgreSQL runs as one implicit transaction, so the setting ends with it (nothing leaks through
+// a pooler) and a statement still running at our deadline is cancelled by the server itself.
+// PQcancel was the alternative, but it blocks until the server closes the cancel connection,
+// which against a SIGSTOPped server is forever; the client side bound is our own poll() anyway.
 #include "io.hpp"
 #include "migration.hpp"
 #include "sql.hpp"
@@ -55,23 +69,18 @@ std::string simplify(std::string message) {
         message.find("remaining connection slots are reserved") != std::string::npos) {
         return "no free connection slots on the server (" + message + ")";
     }
-    return message.empty() ? "unknown error" : detail::lower_first(message);
-}
-
-// `?search_path=a,b` in the URL (libpq has no such keyword): the schema of the migration
-// history table and of REQUIRE's tables.
-std::string search_path(const Url& u) {
-    const std::string path = u.param("search_path");
-    if (path.empty()) return "";
-    std::string escaped;
-    for (char c : path) {
-        if (c == ' ' || c == '\\') escaped.push_back('\\');
-        escaped.push_back(c);
+    // PgBouncer's own words when it cannot hand out a server connection.
+    if (message.find("pgbouncer cannot connect to server") != std::string::npos ||
+        message.find("query_wait_timeout") != std::string::npos ||
+        message.find("no more connections allowed") != std::string::npos ||
+        message.find("server login has been failing") != std::string::npos) {
+        return "pooler: " + message;
     }
-    return " -c search_path=" + escaped;
+    return message.empty() ? "unknown error" : detail::one_sentence(detail::lower_first(message));
 }
 
-// libpq connection keywords for a check, kept alive as long as the check.
+// libpq connection keywords for a check, kept alive as long as the check. Only libpq's own
+// keywords: nothing a pooler would refuse (see the top of this file).
 struct ConnectParams {
     std::vector<std::string> storage;
     std::vector<const char*> keys;
@@ -81,22 +90,21 @@ struct ConnectParams {
         const Url& u = spec.url;
         const long long timeout_ms = to_ms(spec.schedule.timeout);
         std::vector<std::pair<std::string, std::string>> kv = {
-            {"host", u.host},
-            {"port", u.port ? std::to_string(u.port) : ""},
+            {"host", u.host_list()},
+            {"port", u.port_list()},
             {"dbname", u.path.size() > 1 ? percent_decode(u.path.substr(1)) : ""},
             {"user", u.user},
             {"password", u.password.reveal()},
             {"application_name", "readyprobe"},
             // Whole seconds, libpq's minimum is 2; the real bound is our own poll on the deadline.
             {"connect_timeout", std::to_string(std::max(2LL, (timeout_ms + 999) / 1000))},
-            // The server cancels a stuck statement by itself, so a timed-out run leaves no work.
-            {"options", "-c statement_timeout=" + std::to_string(timeout_ms) + search_path(u)},
         };
         for (const auto& [k, v] : u.query) {
-            if (k != "application_name" && k != "options" && k != "connect_timeout" && k != "search_path") {
+            if (k != "application_name" && k != "connect_timeout" && k != "search_path") {
                 kv.emplace_back(k, v);
             }
         }
+        for (const auto& [k, v] : u.secret_query) kv.emplace_back(k, v.reveal());  // sslpassword
         storage.reserve(kv.size() * 2);
         for (const auto& [k, v] : kv) {
             if (v.empty()) continue;
@@ -122,16 +130,19 @@ public:
     Phase phase() const { return phase_; }
     const std::optional<std::string>& error() const { return error_; }
     bool timed_out() const { return timed_out_; }
+    // The connection was up and the statement sent, but no reply came in time.
+    bool timed_out_connected() const { return timed_out_ && timed_out_connected_; }
     PGresult* result() const { return result_.get(); }
     const std::string& sqlstate() const { return sqlstate_; }
 
-    // Starts `sql` (with at most one text parameter), connecting first if needed.
-    void begin(const ConnectParams& params, std::string sql, std::optional<std::string> param = std::nullopt) {
+    // Starts `sql` (one statement, no parameters), connecting first if needed.
+    void begin(const ConnectParams& params, std::string sql, Deadline deadline) {
         sql_ = std::move(sql);
-        param_ = std::move(param);
+        deadline_ = deadline;
         error_.reset();
         sqlstate_.clear();
         timed_out_ = false;
+        timed_out_connected_ = false;
         result_.reset();
         reused_ = open();
         if (reused_) {
@@ -175,6 +186,7 @@ public:
 
     void abandon_on_timeout() {
         timed_out_ = true;
+        timed_out_connected_ = phase_ == Phase::flushing || phase_ == Phase::waiting;
         conn_.reset();  // never reuse a connection with a statement in flight
         phase_ = Phase::done;
     }
@@ -185,13 +197,13 @@ public:
     }
 
 private:
+    // One Query message: the server-side bound for this statement, then the statement, run by
+    // PostgreSQL as one implicit transaction (see the top of the file).
     void send() {
         PGconn* c = conn_.get();
-        const char* values[1] = {param_ ? param_->c_str() : nullptr};
-        if (!PQsendQueryParams(c, sql_.c_str(), param_ ? 1 : 0, nullptr, param_ ? values : nullptr, nullptr,
-                               nullptr, 0)) {
-            return fail(PQerrorMessage(c));
-        }
+        const long long left = std::max(1LL, detail::remaining_ms(deadline_));
+        const std::string text = "SET LOCAL statement_timeout = " + std::to_string(left) + "; " + sql_;
+        if (!PQsendQuery(c, text.c_str())) return fail(PQerrorMessage(c));
         phase_ = Phase::flushing;
         flush();
     }
@@ -235,9 +247,10 @@ private:
     Phase phase_ = Phase::idle;
     PostgresPollingStatusType poll_state_ = PGRES_POLLING_WRITING;
     std::string sql_;
-    std::optional<std::string> param_;
+    Deadline deadline_{};
     std::optional<std::string> error_;
     bool timed_out_ = false;
+    bool timed_out_connected_ = false;
     bool reused_ = false;
     PgResult result_;
     std::string sqlstate_;
@@ -268,6 +281,33 @@ void drive(const std::vector<Session*>& sessions, Deadline deadline) {
     }
 }
 
+const char* const kNoReply =
+    "connected, no reply: the server is stuck, or a pooler has no free server connection";
+
+// REQUIRE's one query: the items ("table" or "table.column") that do not exist, in order.
+// A table is looked up in the schemas of `?search_path=` in order (`$user` is the role's own),
+// or through the server's search_path when none is given: never by setting search_path.
+std::string require_sql(const std::vector<std::string>& items, const std::vector<std::string>& schemas) {
+    auto array = [](const std::vector<std::string>& v) {
+        std::string out = "ARRAY[";
+        for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + detail::sql_literal(v[i]);
+        return out + "]::text[]";
+    };
+    const std::string table = "split_part(r.item, '.', 1)";
+    std::string rel = "to_regclass(quote_ident(" + table + "))";
+    if (!schemas.empty()) {
+        const std::string qualified =
+            "to_regclass(quote_ident(CASE WHEN s.name = '$user' THEN current_user::text ELSE s.name END) || '.' || "
+            "quote_ident(" + table + "))";
+        rel = "(SELECT " + qualified + " FROM unnest(" + array(schemas) + ") WITH ORDINALITY AS s(name, k) WHERE " +
+              qualified + " IS NOT NULL ORDER BY s.k LIMIT 1)";
+    }
+    return "SELECT r.item FROM unnest(" + array(items) + ") WITH ORDINALITY AS r(item, n) WHERE CASE WHEN "
+           "position('.' in r.item) = 0 THEN " + rel + " IS NULL ELSE NOT EXISTS (SELECT 1 FROM pg_attribute a "
+           "WHERE a.attrelid = " + rel + " AND a.attname = split_part(r.item, '.', 2) AND a.attnum > 0 AND NOT "
+           "a.attisdropped) END ORDER BY r.n";
+}
+
 class PostgresCheck final : public Check {
 public:
     explicit PostgresCheck(const CheckSpec& spec)
@@ -279,9 +319,17 @@ public:
 
     std::string kind() const override { return "postgres"; }
 
+    std::vector<int> idle_fds() const override {
+        std::vector<int> fds;
+        for (const auto& s : sessions_) {
+            if (s.open() && s.fd() >= 0) fds.push_back(s.fd());
+        }
+        return fds;
+    }
+
     Result run(Deadline deadline) override {
         Result r = run_unmasked(deadline);
-        r.message = mask(r.message, {spec_.url.password});
+        r.message = mask(r.message, spec_.url.secrets());
         return r;
     }
 
@@ -295,7 +343,7 @@ private:
     Result run_unmasked(Deadline deadline) {
         std::vector<Session*> all;
         for (auto& s : sessions_) {
-            s.begin(params_, "SELECT 1");
+            s.begin(params_, "SELECT 1", deadline);
             all.push_back(&s);
         }
         drive(all, deadline);
@@ -305,7 +353,7 @@ private:
         for (auto& s : sessions_) {
             if (s.error() && !s.timed_out() && s.reused()) {
                 s.drop();
-                s.begin(params_, "SELECT 1");
+                s.begin(params_, "SELECT 1", deadline);
                 retry.push_back(&s);
             }
         }
@@ -314,10 +362,12 @@ private:
         const std::size_t n = sessions_.size();
         std::size_t healthy = 0;
         bool any_timeout = false;
+        bool connected_timeout = false;
         std::string first_error;
         for (auto& s : sessions_) {
             if (s.timed_out()) {
                 any_timeout = true;
+                connected_timeout = connected_timeout || s.timed_out_connected();
             } else if (s.error()) {
                 if (first_error.empty()) first_error = *s.error();
                 s.drop();
@@ -327,7 +377,13 @@ private:
         }
         const std::string pool_text = std::to_string(healthy) + "/" + std::to_string(n) + " connections";
         if (healthy < n) {
-            if (any_timeout && first_error.empty()) return timeout(n > 1 ? pool_text : "");
+            if (any_timeout && first_error.empty()) {
+                // Behind PgBouncer or RDS Proxy a client is connected at once and then queued until
+                // a server connection is free: name that case instead of a bare timeout.
+                std::string context = n > 1 ? pool_text : "";
+                if (connected_timeout) context += (context.empty() ? "" : "; ") + std::string(kNoReply);
+                return timeout(context);
+            }
             return Result::fail(n > 1 ? pool_text + ": " + first_error : first_error);
         }
 
@@ -347,10 +403,10 @@ private:
     }
 
     // Runs one statement on the first connection; nullopt and `out` set on failure.
-    std::optional<std::vector<detail::Row>> query(const std::string& sql, std::optional<std::string> param,
-                                                  Deadline deadline, Result& out, const std::string& what) {
+    std::optional<std::vector<detail::Row>> query(const std::string& sql, Deadline deadline, Result& out,
+                                                  const std::string& what) {
         Session& s = sessions_.front();
-        s.begin(params_, sql, std::move(param));
+        s.begin(params_, sql, deadline);
         drive({&s}, deadline);
         if (s.timed_out()) {
             out = timeout(what);
@@ -383,21 +439,19 @@ private:
     // through PgBouncer and RDS Proxy.
     Result check_migration(Deadline deadline, std::vector<std::string>& details) {
         const std::string& tool = migration_->tool;
-        const auto schemas = detail::split_schemas(spec_.url.param("search_path"));
         Result failure;
-        auto located = query(detail::locate_history_sql(tool, schemas), std::nullopt, deadline, failure,
-                             "migration query");
+        auto located = query(detail::locate_history_sql(tool, schemas_), deadline, failure, "migration query");
         if (!located) return failure;
         if (located->empty() || located->front().nulls.at(0)) {
             std::string where;
-            for (const auto& s : schemas) where += (where.empty() ? " in " : ", ") + s;
+            for (const auto& s : schemas_) where += (where.empty() ? " in " : ", ") + s;
             return Result::fail("no " + tool + " history table (" + detail::migration_table(tool) + where + ")");
         }
         const std::string table = located->front().values.at(0);
         if (auto problem = detail::layout_problem(tool, table, located->front().values.at(1)); !problem.empty()) {
             return Result::fail(problem);
         }
-        auto rows = query(detail::history_sql(*migration_, table), std::nullopt, deadline, failure, "migration query");
+        auto rows = query(detail::history_sql(*migration_, table), deadline, failure, "migration query");
         if (!rows) {
             if (failure.message == "undefined table") {  // dropped between the two statements
                 return Result::fail("no " + tool + " history table (" + table + ")");
@@ -412,8 +466,7 @@ private:
 
     Result check_require(Deadline deadline) {
         Result failure;
-        auto rows = query(detail::kRequireSql, detail::require_array_literal(spec_.require), deadline, failure,
-                          "schema query");
+        auto rows = query(require_sql(spec_.require, schemas_), deadline, failure, "schema query");
         if (!rows) return failure;
         if (rows->empty()) return Result::pass();
         std::string missing;
@@ -423,6 +476,7 @@ private:
 
     CheckSpec spec_;
     ConnectParams params_;
+    std::vector<std::string> schemas_ = detail::split_schemas(spec_.url.param("search_path"));
     std::vector<Session> sessions_;
     std::optional<detail::MigrationRequirement> migration_;
 };

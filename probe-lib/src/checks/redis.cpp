@@ -1,36 +1,33 @@
-// Redis: PING must answer PONG. hiredis 0.14 is blocking, so every call is bounded by socket
-// timeouts set to the time left before the deadline.
+// Redis: PING must answer PONG, over plain TCP (redis://) or TLS (rediss://), one code path.
+// The bytes go through a Transport (non-blocking socket, OpenSSL for TLS) whose every step waits
+// with poll() against the run's deadline; hiredis does the protocol only: redisFormatCommandArgv
+// encodes commands, its reply reader parses what comes back. (Debian 12's hiredis 0.14 has no
+// TLS, and its blocking calls could only be bounded by socket timeouts.)
 #include "io.hpp"
+#include "transport.hpp"
 
 #include <readyprobe/checks.hpp>
 
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
 
-#include <cerrno>
 #include <memory>
 #include <vector>
 
 namespace readyprobe {
 namespace {
 
-struct ContextDeleter {
-    void operator()(redisContext* c) const { redisFree(c); }
+struct ReaderDeleter {
+    void operator()(redisReader* r) const { redisReaderFree(r); }
 };
-using Context = std::unique_ptr<redisContext, ContextDeleter>;
+using Reader = std::unique_ptr<redisReader, ReaderDeleter>;
 
 struct ReplyDeleter {
     void operator()(redisReply* r) const { freeReplyObject(r); }
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
-timeval to_timeval(long long ms) {
-    if (ms < 1) ms = 1;
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(ms / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
-    return tv;
-}
+// A reply to PING, AUTH or SELECT is a few bytes; a peer that sends more than this is not Redis.
+constexpr std::size_t kMaxReplyBytes = 1 << 20;
 
 class RedisCheck final : public Check {
 public:
@@ -38,12 +35,19 @@ public:
         const std::string& path = spec.url.path;
         if (path.size() > 1) db_ = path.substr(1);
         port_ = spec.url.port ? spec.url.port : 6379;
+        // One TLS context per check, shared by its connections (not one per run).
+        if (spec.url.scheme == "rediss") tls_ = std::make_unique<detail::TlsConfig>(spec.ca_file);
     }
 
     std::string kind() const override { return "redis"; }
 
+    std::vector<int> idle_fds() const override {
+        if (!conn_.is_open()) return {};
+        return {conn_.fd()};
+    }
+
     Result run(Deadline deadline) override {
-        const bool reused = static_cast<bool>(ctx_);
+        const bool reused = conn_.is_open();
         Result r = attempt(deadline);
         if (!r.ok && !r.timed_out && reused && detail::remaining_ms(deadline) > 0) {
             r = attempt(deadline);  // the kept connection may be stale after a restart
@@ -53,82 +57,120 @@ public:
     }
 
 private:
-    // Text for a context error; timeouts surface as EAGAIN from the socket timeouts.
-    Result context_error(Deadline deadline) {
-        const int err = ctx_ ? ctx_->err : REDIS_ERR_OTHER;
-        std::string text = ctx_ ? ctx_->errstr : "cannot allocate redis context";
-        ctx_.reset();
-        if (detail::remaining_ms(deadline) == 0 || text.find("temporarily unavailable") != std::string::npos ||
-            text.find("timed out") != std::string::npos) {
-            return Result::timeout(spec_.schedule.timeout);
+    // Drops the connection (its reader may hold half a reply) and reports why.
+    Result broken(const detail::IoStatus& st) {
+        conn_.close();
+        reader_.reset();
+        if (st.kind == detail::IoStatus::timeout) {
+            Result r = Result::timeout(spec_.schedule.timeout);
+            if (!st.message.empty()) r.message += " " + st.message;
+            return r;
         }
-        if (err == REDIS_ERR_EOF || text == "Server closed the connection") {
-            return Result::fail("connection closed by server");
-        }
-        if (text.find("Name or service not known") != std::string::npos ||
-            text.find("name resolution") != std::string::npos ||
-            text.find("No address associated") != std::string::npos) {
-            return Result::fail("name not resolved: " + spec_.url.host);
-        }
-        return Result::fail(detail::lower_first(text));
+        return Result::fail(st.message);
     }
 
-    // Sends one command; nullptr means the context failed (see context_error).
-    Reply command(const std::vector<std::string>& args, Deadline deadline) {
-        redisSetTimeout(ctx_.get(), to_timeval(detail::remaining_ms(deadline)));
+    Result failed(std::string message) {
+        conn_.close();
+        reader_.reset();
+        return Result::fail(std::move(message));
+    }
+
+    // Sends one command and waits for its reply; nullptr with `st` set when the connection failed.
+    Reply command(const std::vector<std::string>& args, Deadline deadline, detail::IoStatus& st) {
         std::vector<const char*> argv;
         std::vector<size_t> lens;
         for (const auto& a : args) {
             argv.push_back(a.data());
             lens.push_back(a.size());
         }
-        return Reply(static_cast<redisReply*>(
-            redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+        char* cmd = nullptr;
+        const int len = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
+        if (len < 0 || !cmd) {
+            st = detail::IoStatus::fail("cannot encode the command");
+            return nullptr;
+        }
+        st = conn_.write_all(cmd, static_cast<std::size_t>(len), deadline);
+        // The encoded AUTH holds the password: wipe it before it goes back to the allocator.
+        volatile char* wipe = cmd;
+        for (int i = 0; i < len; ++i) wipe[i] = 0;
+        redisFreeCommand(cmd);
+        if (!st) return nullptr;
+
+        std::size_t total = 0;
+        for (;;) {
+            void* out = nullptr;
+            if (redisReaderGetReply(reader_.get(), &out) != REDIS_OK) {
+                st = detail::IoStatus::fail("protocol error: " + detail::one_sentence(reader_->errstr) +
+                                            (tls_ ? "" : " (a TLS port? use rediss://)"));
+                return nullptr;
+            }
+            if (out) return Reply(static_cast<redisReply*>(out));
+            char buf[16384];
+            std::size_t got = 0;
+            st = conn_.read_some(buf, sizeof buf, got, deadline);
+            if (!st) return nullptr;
+            total += got;
+            if (total > kMaxReplyBytes) {
+                st = detail::IoStatus::fail("reply too large (not a Redis server?)");
+                return nullptr;
+            }
+            if (redisReaderFeed(reader_.get(), buf, got) != REDIS_OK) {
+                st = detail::IoStatus::fail("cannot buffer the reply");
+                return nullptr;
+            }
+        }
+    }
+
+    static std::string error_text(const redisReply& reply, const char* fallback) {
+        return reply.str && reply.len > 0 ? detail::one_sentence(std::string(reply.str, reply.len)) : fallback;
     }
 
     Result attempt(Deadline deadline) {
-        if (!ctx_) {
-            const long long left = detail::remaining_ms(deadline);
-            if (left == 0) return Result::timeout(spec_.schedule.timeout);
-            ctx_.reset(redisConnectWithTimeout(spec_.url.host.c_str(), port_, to_timeval(left)));
-            if (!ctx_ || ctx_->err) return context_error(deadline);
+        detail::IoStatus st;
+        if (!conn_.is_open()) {
+            if (detail::remaining_ms(deadline) == 0) return Result::timeout(spec_.schedule.timeout);
+            reader_.reset(redisReaderCreate());
+            if (!reader_) return Result::fail("cannot allocate a Redis reply reader");
+            st = conn_.connect(spec_.url.host, port_, tls_.get(), deadline);
+            if (!st) return broken(st);
 
             if (!spec_.url.password.empty()) {
                 std::vector<std::string> auth{"AUTH"};
                 if (!spec_.url.user.empty()) auth.push_back(spec_.url.user);
                 auth.push_back(spec_.url.password.reveal());
-                Reply reply = command(auth, deadline);
-                if (!reply) return context_error(deadline);
-                if (reply->type == REDIS_REPLY_ERROR) {
-                    std::string msg = reply->str ? reply->str : "AUTH failed";
-                    ctx_.reset();
-                    return Result::fail("AUTH failed: " + msg);
+                Reply reply = command(auth, deadline, st);
+                for (auto& a : auth) {
+                    volatile char* wipe = a.data();
+                    for (std::size_t i = 0; i < a.size(); ++i) wipe[i] = 0;
                 }
+                if (!reply) return broken(st);
+                if (reply->type == REDIS_REPLY_ERROR) return failed("AUTH failed: " + error_text(*reply, "error"));
             }
             if (!db_.empty() && db_ != "0") {
-                Reply reply = command({"SELECT", db_}, deadline);
-                if (!reply) return context_error(deadline);
+                Reply reply = command({"SELECT", db_}, deadline, st);
+                if (!reply) return broken(st);
                 if (reply->type == REDIS_REPLY_ERROR) {
-                    std::string msg = reply->str ? reply->str : "SELECT failed";
-                    ctx_.reset();
-                    return Result::fail("SELECT " + db_ + " failed: " + msg);
+                    return failed("SELECT " + db_ + " failed: " + error_text(*reply, "error"));
                 }
             }
         }
-        Reply reply = command({"PING"}, deadline);
-        if (!reply) return context_error(deadline);
-        if (reply->type == REDIS_REPLY_STATUS && reply->str && std::string(reply->str) == "PONG") {
+        Reply reply = command({"PING"}, deadline, st);
+        if (!reply) return broken(st);
+        if (reply->type == REDIS_REPLY_STATUS && reply->str && std::string(reply->str, reply->len) == "PONG") {
             return Result::pass();
         }
-        std::string msg = reply->str ? reply->str : "unexpected reply to PING";
-        ctx_.reset();
-        return Result::fail(msg);  // e.g. "NOAUTH Authentication required."
+        // e.g. "NOAUTH Authentication required.", a 900-character "DENIED Redis is running in
+        // protected mode ..." cut to its first sentence.
+        return failed(reply->type == REDIS_REPLY_ERROR ? error_text(*reply, "error")
+                                                       : "unexpected reply to PING");
     }
 
     CheckSpec spec_;
     std::string db_;
     int port_ = 6379;
-    Context ctx_;
+    std::unique_ptr<detail::TlsConfig> tls_;
+    detail::Transport conn_;
+    Reader reader_;
 };
 
 }  // namespace
