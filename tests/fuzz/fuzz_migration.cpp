@@ -52,16 +52,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const auto items = parse_require(spec);
         RPFUZZ_CHECK(!items.empty(), spec);
-        std::string joined;
         for (const auto& item : items) {
             RPFUZZ_CHECK(!item.empty() && item.front() != '.' && item.back() != '.' &&
                              std::count(item.begin(), item.end(), '.') <= 1 &&
                              std::all_of(item.begin(), item.end(),
                                          [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '.'; }),
                          "bad REQUIRE item accepted: " + item);
-            joined += (joined.empty() ? "" : ",") + item;
         }
-        RPFUZZ_CHECK(require_array_literal(items) == "{" + joined + "}", joined);
     } catch (const std::invalid_argument&) {
     }
 
