@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -276,6 +277,41 @@ int serve(const std::string& database_url, const std::string& version_name) {
     return 0;
 }
 
+// The batch pause and size of the backfill (migration 3), from ORDERS_MIGRATE_BATCH_PAUSE (a
+// duration, e.g. 200ms; default none) and ORDERS_MIGRATE_BATCH_SIZE (rows, default 1000). They let a
+// rollout rehearsal make the backfill take as long as a big table's would.
+struct BatchSettings {
+    long long pause_ms = 0;
+    long long size = 1000;
+};
+
+BatchSettings batch_settings() {
+    BatchSettings b;
+    const std::string pause = env_or("ORDERS_MIGRATE_BATCH_PAUSE", "");
+    if (!pause.empty()) {
+        try {
+            b.pause_ms = readyprobe::to_ms(readyprobe::parse_duration(pause));
+        } catch (const std::exception& e) {
+            throw readyprobe::ConfigError("ORDERS_MIGRATE_BATCH_PAUSE", e.what());
+        }
+    }
+    const std::string size = env_or("ORDERS_MIGRATE_BATCH_SIZE", "");
+    if (!size.empty()) {
+        if (size.size() > 7 || !std::all_of(size.begin(), size.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+            std::stoll(size) < 1) {
+            throw readyprobe::ConfigError("ORDERS_MIGRATE_BATCH_SIZE", "must be a number of rows from 1 to 9999999");
+        }
+        b.size = std::stoll(size);
+    }
+    return b;
+}
+
+// golang-migrate's protocol (migrate.go runMigrations; database/postgres SetVersion): one run at a
+// time (a session advisory lock), and for each migration N: SetVersion(N, dirty=true) committed
+// in its own transaction (TRUNCATE + INSERT), then N's body in a transaction, then
+// SetVersion(N, dirty=false). While N runs (or after it failed) the row says "N, dirty": every
+// gate on N-1 or earlier stays up, gates on N wait. A failed body leaves N dirty, and migrate
+// refuses to run again until someone fixes it (golang-migrate's "Dirty database version N").
 int migrate(const std::string& database_url, int target) {
     std::vector<std::pair<int, const Migration*>> ordered;
     for (const auto& m : migrations()) ordered.emplace_back(std::stoi(m.file), &m);
@@ -285,35 +321,56 @@ int migrate(const std::string& database_url, int target) {
         std::cerr << "orders-service: --to must be a version from 1 to " << latest << "\n";
         return kExitUsage;
     }
+    BatchSettings batch;
+    try {
+        batch = batch_settings();
+    } catch (const readyprobe::ConfigError& e) {
+        std::cerr << "orders-service: " << e.what() << "\n";
+        return kExitUsage;
+    }
     try {
         pqxx::connection c(database_url);
-        {
+        auto exec = [&](const std::string& sql) {
+            pqxx::nontransaction n(c);
+            n.exec(sql);
+        };
+        // One migration run at a time across concurrent runs (a second migrate task waits here).
+        exec("SELECT pg_advisory_lock(7283101)");
+        exec("CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)");
+        auto set_version = [&](int version, bool dirty) {
             pqxx::work tx(c);
-            tx.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, "
-                    "dirty boolean NOT NULL)");
+            tx.exec("TRUNCATE schema_migrations");
+            tx.exec("INSERT INTO schema_migrations (version, dirty) VALUES (" + std::to_string(version) + ", " +
+                    (dirty ? "true" : "false") + ")");
             tx.commit();
+        };
+        long long at = 0;
+        {
+            pqxx::nontransaction n(c);
+            const pqxx::result current = n.exec("SELECT version, dirty FROM schema_migrations");
+            at = current.empty() ? 0 : current[0][0].as<long long>();
+            if (!current.empty() && current[0][1].as<bool>()) {
+                std::cerr << "orders-service: the database is dirty at version " << at
+                          << " (that migration failed or was interrupted); fix it by hand\n";
+                return kExitFailed;
+            }
         }
         for (const auto& [number, m] : ordered) {
             if (number > target) break;
-            pqxx::work tx(c);
-            // One migration at a time across concurrent runs (a second migrate task waits here).
-            tx.exec("SELECT pg_advisory_xact_lock(7283101)");
-            const pqxx::result current = tx.exec("SELECT version, dirty FROM schema_migrations");
-            const long long at = current.empty() ? 0 : current[0][0].as<long long>();
-            if (!current.empty() && current[0][1].as<bool>()) {
-                std::cerr << "orders-service: the database is dirty at version " << at << "; fix it by hand\n";
-                return kExitFailed;
-            }
             if (at >= number) continue;
             std::cout << "migrate: applying " << m->file << std::endl;
-            tx.exec(m->sql);
-            tx.exec("DELETE FROM schema_migrations");
-            tx.exec_params("INSERT INTO schema_migrations (version, dirty) VALUES ($1, false)", number);
-            tx.commit();
+            set_version(number, true);
+            {
+                pqxx::work tx(c);
+                tx.exec("SELECT set_config('orders.batch_pause_ms', '" + std::to_string(batch.pause_ms) +
+                        "', true), set_config('orders.batch_size', '" + std::to_string(batch.size) + "', true)");
+                tx.exec(m->sql);
+                tx.commit();
+            }
+            set_version(number, false);
+            at = number;
         }
-        pqxx::read_transaction tx(c);
-        const pqxx::result r = tx.exec("SELECT version FROM schema_migrations");
-        std::cout << "migrate: at version " << (r.empty() ? 0 : r[0][0].as<long long>()) << std::endl;
+        std::cout << "migrate: at version " << at << std::endl;
         return 0;
     } catch (const std::exception& e) {
         std::string what = e.what();

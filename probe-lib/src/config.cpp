@@ -29,8 +29,8 @@ constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
 // FAST_INTERVAL ends in INTERVAL: the longest word that ends a variable wins.
 const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
                                            "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
-                                           "POOL",     "MIGRATION", "REQUIRE", "FAST_INTERVAL",
-                                           "CA_FILE"};
+                                           "POOL",     "MIGRATION", "MIGRATION_DIR", "REQUIRE",
+                                           "FAST_INTERVAL", "CA_FILE"};
 
 const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "FAST_INTERVAL", "TIMEOUT",   "RISE",
                                            "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
@@ -394,7 +394,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
     sc.rise = s.rise;
     sc.fall = s.fall;
     for (const auto& [word, raw] : rc.options) {
-        if ((word == "POOL" || word == "MIGRATION" || word == "REQUIRE") && spec.kind != "postgres") {
+        if ((word == "POOL" || word == "MIGRATION" || word == "MIGRATION_DIR" || word == "REQUIRE") &&
+            spec.kind != "postgres") {
             throw ConfigError(raw.where, word + " is for postgres checks only");
         }
         if (word == "INTERVAL") {
@@ -445,6 +446,9 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
                 throw ConfigError(raw.where, e.what());
             }
             spec.migration = trim(raw.value);
+        } else if (word == "MIGRATION_DIR") {
+            spec.migration_dir = trim(raw.value);
+            if (spec.migration_dir.empty()) throw ConfigError(raw.where, "is empty (the alembic versions directory)");
         } else if (word == "REQUIRE") {
             try {
                 spec.require = detail::parse_require(raw.value);
@@ -460,6 +464,19 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
             } catch (const std::invalid_argument& e) {
                 throw ConfigError(raw.where, e.what());
             }
+        }
+    }
+    // The whole gate, as the check will evaluate it: an alembic gate reads its revision history
+    // now, so a gate that cannot be evaluated soundly is refused before anything starts.
+    if (auto dir = rc.options.find("MIGRATION_DIR"); dir != rc.options.end() && spec.migration.empty()) {
+        throw ConfigError(dir->second.where, "is for alembic gates: set MIGRATION too (e.g. alembic>=<revision>)");
+    }
+    if (!spec.migration.empty()) {
+        try {
+            detail::load_migration(spec.migration, spec.migration_dir);
+        } catch (const std::invalid_argument& e) {
+            auto dir = rc.options.find("MIGRATION_DIR");
+            throw ConfigError(dir != rc.options.end() ? dir->second.where : rc.options.at("MIGRATION").where, e.what());
         }
     }
     return spec;
@@ -619,6 +636,7 @@ std::string Settings::to_json() const {
         if (!c.url.password.empty()) cj["password"] = "***";
         if (c.pool > 0) cj["pool"] = c.pool;
         if (!c.migration.empty()) cj["migration"] = c.migration;
+        if (!c.migration_dir.empty()) cj["migration_dir"] = c.migration_dir;
         if (!c.require.empty()) cj["require"] = c.require;
         if (!c.ca_file.empty()) cj["ca_file"] = c.ca_file;
         if (c.kind == "http") {

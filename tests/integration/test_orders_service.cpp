@@ -64,13 +64,62 @@ TEST_CASE("orders-service: migrate exit codes - idempotent - bad usage", "[order
     CHECK(migrate(pg, "x").exit_code == 2);
     Env env = base_env();
     CHECK(run({orders_binary(), "migrate", "--to", "1"}, env).exit_code == 2);  // no ORDERS_DATABASE_URL
-    // A failing migration leaves the version where it was: with `orders` turned into a view,
-    // 3 (an UPDATE) still applies but 4 (ALTER TABLE ... DROP COLUMN) fails and is not recorded.
+    // A failing migration stays dirty, as golang-migrate leaves it: with `orders` turned into a
+    // view, 3 (an UPDATE) still applies but 4 (ALTER TABLE ... DROP COLUMN) fails: "4 dirty" (3 is
+    // applied as far as every gate is concerned), and migrate refuses to run again until fixed.
     pg.psql("ALTER TABLE orders RENAME TO orders_old; CREATE VIEW orders AS SELECT * FROM orders_old");
     r = migrate(pg, "4");
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("migration failed") != std::string::npos);
+    CHECK(pg.psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations") == "4 true");
+    r = migrate(pg, "4");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("dirty at version 4") != std::string::npos);
+    Env bad = base_env();
+    bad["ORDERS_DATABASE_URL"] = pg.url();
+    bad["ORDERS_MIGRATE_BATCH_PAUSE"] = "soon";
+    r = run({orders_binary(), "migrate", "--to", "3"}, bad);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("ORDERS_MIGRATE_BATCH_PAUSE") != std::string::npos);
+}
+
+TEST_CASE("orders-service: migrate writes golang-migrate's dirty-first protocol - a slow backfill keeps v2 serving "
+          "and v3 waiting",
+          "[orders][migration]") {
+    Postgres pg;
+    REQUIRE(migrate(pg, "2").exit_code == 0);
+    pg.psql("INSERT INTO orders (customer_name) SELECT 'c' || g FROM generate_series(1, 40) g");
+    Service v2(pg, "v2", {{"READYPROBE_CHECK_DB", pg.url()}, {"READYPROBE_CHECK_DB_MIGRATION", "golang-migrate>=2"}});
+    Service v3(pg, "v3", {{"READYPROBE_CHECK_DB", pg.url()}, {"READYPROBE_CHECK_DB_MIGRATION", "golang-migrate>=3"}});
+    REQUIRE(eventually([&] { return v2.get("/health").status == 200; }, 5000ms));
+    CHECK(v3.get("/health").status == 503);
+
+    Env env = base_env();
+    env["ORDERS_DATABASE_URL"] = pg.url();
+    env["ORDERS_MIGRATE_BATCH_SIZE"] = "5";
+    env["ORDERS_MIGRATE_BATCH_PAUSE"] = "400ms";  // 8 batches: about 3 s of backfill
+    const auto t0 = Clock::now();
+    Process m({orders_binary(), "migrate", "--to", "3"}, env);
+    int dirty_polls = 0, v2_not_ready = 0, v3_ready_while_dirty = 0;
+    while (m.running()) {
+        const int v3_status = v3.get("/health").status;  // before the state: dirty now => dirty then
+        const std::string state = pg.psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations");
+        if (state == "3 true") {
+            ++dirty_polls;
+            if (v3_status == 200) ++v3_ready_while_dirty;
+        }
+        if (v2.get("/health").status != 200) ++v2_not_ready;
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(m.wait_for(5000ms) == 0);
+    INFO(m.out() << m.err());
+    CHECK(ms_since(t0) >= 3000);
+    CHECK(dirty_polls >= 5);  // the dirty row was visible while 3's body ran
+    CHECK(v2_not_ready == 0);
+    CHECK(v3_ready_while_dirty == 0);
     CHECK(pg.psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations") == "3 false");
+    CHECK(pg.psql("SELECT count(*) FROM orders WHERE customer IS NULL") == "0");
+    CHECK(eventually([&] { return v3.get("/health").status == 200; }, 3000ms));
 }
 
 TEST_CASE("orders-service v1: orders work and the probe endpoints obey the contract", "[orders]") {

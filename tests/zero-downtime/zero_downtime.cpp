@@ -942,9 +942,10 @@ public:
     }
 
     // Runs `orders-service migrate --to N` as a one-off task; its exit code must be 0.
-    void migrate(int to) {
+    void migrate(int to, const Env& extra = {}) {
         Env env = base_env();
         env["ORDERS_DATABASE_URL"] = db_url_;
+        for (const auto& [k, v] : extra) env[k] = v;
         RunResult r = run({cfg_.orders, "migrate", "--to", std::to_string(to)}, env,
                           dir_ + "/migrate-" + std::to_string(to), 60s);
         if (r.code != 0) {
@@ -1013,6 +1014,11 @@ struct RunReport {
     double early_up_after_migrate = -1;  // s from migrate 2 until HAProxy had it UP
     bool early_up_before_migrate = false;
     long long sessions_before_up_any = 0;  // over every task started during the run
+    // rolling: the long backfill (migrate 3, golang-migrate's protocol) with a v3 task waiting
+    double backfill_seconds = -1;
+    long long v3_sessions_during_backfill = -1;  // requests HAProxy sent the waiting v3 task before 3 was clean
+    bool v3_up_during_backfill = false;
+    int v2_down_during_backfill = 0;  // serving v2 tasks HAProxy marked DOWN while 3 ran
     std::string sessions_before_up_detail;
     // contract-early
     std::string v1_verbose;
@@ -1136,6 +1142,18 @@ StopRecord stop_record(Task& t, Watcher& w) {
 }
 
 // The safe rollout, with a v2 task started before the expand migration.
+// Batch size and pause for the backfill (ORDERS_MIGRATE_BATCH_SIZE / _PAUSE) so that it takes
+// 12 s or a little more whatever the number of rows v1 wrote: at least 12 batches, 1 s apart.
+Env backfill_pacing(const std::string& db_url, const std::string& dir) {
+    RunResult r = run({"/usr/bin/psql", "-X", "-q", "-t", "-A", "-c",
+                       "SELECT count(*) FROM orders WHERE customer IS NULL AND customer_name IS NOT NULL", db_url},
+                      base_env(), dir + "/backfill-rows", 30s);
+    if (r.code != 0) throw HarnessError("counting the rows to backfill failed: " + r.err);
+    const long long rows = std::stoll(trim(r.out));
+    if (rows < 12) throw HarnessError("only " + std::to_string(rows) + " rows to backfill (want >= 12)");
+    return {{"ORDERS_MIGRATE_BATCH_SIZE", std::to_string(rows / 12)}, {"ORDERS_MIGRATE_BATCH_PAUSE", "1s"}};
+}
+
 RunReport rolling(const Config& cfg, Variant v, const std::string& root) {
     RunReport r;
     r.variant = v;
@@ -1143,7 +1161,7 @@ RunReport rolling(const Config& cfg, Variant v, const std::string& root) {
                      "a v2 task starts before migrate 2 (expand)",
                      "migrate --to 2; the early v2 task turns UP",
                      "roll v1 -> v2 (new task UP, then SIGTERM an old one)",
-                     "migrate --to 3 (backfill)",
+                     "a v3 task starts; migrate --to 3 (backfill, >= 10 s, dirty throughout)",
                      "roll v2 -> v3",
                      "migrate --to 4 (contract) with only v3 left; v3 serves"};
     Env4Run e;
@@ -1191,10 +1209,31 @@ RunReport rolling(const Config& cfg, Variant v, const std::string& root) {
         d.wait_exit(b);
 
         load.set_phase(4);
-        d.migrate(3);
+        // A v3 task starts, then the backfill runs for at least 10 s with golang-migrate's protocol
+        // ("3, dirty" committed first, the body, then "3, clean"): the v2 tasks (gated on 2) must
+        // stay UP, the v3 task (gated on 3) must get nothing until 3 is clean. The naive variant
+        // has no gate to prove and runs the backfill at full speed.
+        Task& ee = d.start("v3", "v3-e");
+        Env pacing;
+        if (v != Variant::naive) pacing = backfill_pacing(e.pg->url(), e.dir);
+        const double backfill_start = d.now();
+        d.migrate(3, pacing);
+        const double backfill_end = d.now();
+        e.watcher->poll();
+        {
+            r.backfill_seconds = backfill_end - backfill_start;
+            const auto s = e.watcher->slot(ee.slot);
+            r.v3_up_during_backfill = s.ever_up && s.up_at <= backfill_end;
+            r.v3_sessions_during_backfill = s.ever_up ? s.sessions_before_up : s.last.sessions - s.base_sessions;
+            for (Task* t : {&c, &dd}) {
+                const double down = e.watcher->slot(t->slot).down_after(backfill_start);
+                if (down >= 0 && down <= backfill_end) ++r.v2_down_during_backfill;
+            }
+            d.say("backfill took " + fmt_s(r.backfill_seconds) + "; v3-e got " +
+                  with_commas(r.v3_sessions_during_backfill) + " requests before 3 was clean");
+        }
 
         load.set_phase(5);
-        Task& ee = d.start("v3", "v3-e");
         d.wait_up(ee);
         d.stop(c);
         Task& f = d.start("v3", "v3-f");
@@ -1345,7 +1384,7 @@ std::string rolling_table(const std::vector<RunReport>& runs) {
         for (const auto& r : runs) cells.push_back(cell_failed(r.phase_failed[p], r.phase_requests[p]));
         out += table_row(std::to_string(p + 1) + ". " + names[p] + " (failed / requests)", cells);
     }
-    std::vector<std::string> total, conn, early, early_up, any, stops, wall;
+    std::vector<std::string> total, conn, early, early_up, any, stops, wall, backfill, v3_wait, v2_down;
     for (const auto& r : runs) {
         total.push_back("**" + cell_failed(r.failed, r.requests) + "**");
         conn.push_back(failure_causes(r));
@@ -1353,6 +1392,10 @@ std::string rolling_table(const std::vector<RunReport>& runs) {
         early_up.push_back(r.early_up_before_migrate ? "before it (no schema gate)"
                                                      : fmt_s(r.early_up_after_migrate) + " after it");
         any.push_back(with_commas(r.sessions_before_up_any));
+        backfill.push_back(fmt_s(r.backfill_seconds));
+        v3_wait.push_back(with_commas(r.v3_sessions_during_backfill) +
+                          (r.v3_up_during_backfill ? " (UP before 3 was clean)" : ""));
+        v2_down.push_back(std::to_string(r.v2_down_during_backfill));
         std::string st;
         for (const auto& s : r.stops) {
             if (!st.empty()) st += "; ";
@@ -1367,6 +1410,9 @@ std::string rolling_table(const std::vector<RunReport>& runs) {
     out += table_row("requests HAProxy sent the early v2 task before migrate 2", early);
     out += table_row("the early v2 task turned UP, relative to migrate 2", early_up);
     out += table_row("requests HAProxy sent any new task before it had it UP", any);
+    out += table_row("migrate 3 (backfill) duration, dirty throughout", backfill);
+    out += table_row("requests HAProxy sent the v3 task before migration 3 was clean", v3_wait);
+    out += table_row("serving v2 tasks HAProxy took out while migration 3 ran", v2_down);
     out += table_row("old tasks after SIGTERM: HAProxy DOWN, exit code (app/sidecar) and when", stops);
     out += table_row("duration of the run", wall);
     std::vector<std::string> stalls, flaps;
@@ -1438,6 +1484,12 @@ void judge_rolling(const std::vector<RunReport>& runs, const Config& cfg, Verdic
                      " requests before migrate 2");
         v.expect(r.sessions_before_up_any == 0, n + ": requests sent to tasks before they were UP: " +
                                                     r.sessions_before_up_detail);
+        v.expect(r.backfill_seconds >= 10, n + ": the backfill took " + fmt_s(r.backfill_seconds) + " (want >= 10 s)");
+        v.expect(!r.v3_up_during_backfill && r.v3_sessions_during_backfill == 0,
+                 n + ": the waiting v3 task got " + std::to_string(r.v3_sessions_during_backfill) +
+                     " requests (UP: " + (r.v3_up_during_backfill ? "yes" : "no") + ") before migration 3 was clean");
+        v.expect(r.v2_down_during_backfill == 0, n + ": " + std::to_string(r.v2_down_during_backfill) +
+                                                     " serving v2 task(s) left HAProxy while migration 3 ran");
         for (const auto& s : r.stops) {
             v.expect(s.exits == "0" || s.exits == "0/0", n + ": " + s.task + " exited " + s.exits + " (want 0)");
             v.expect(s.down_after >= 0 && s.down_after < s.exit_after,

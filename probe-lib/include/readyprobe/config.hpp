@@ -39,6 +39,7 @@ struct CheckSpec {
     // PostgreSQL only:
     int pool = 0;                      // POOL: keep this many connections open and validated
     std::string migration;             // MIGRATION: "<tool>>=<version>" or "<tool>=<version>"
+    std::string migration_dir;         // MIGRATION_DIR: the alembic versions directory (alembic gates)
     std::vector<std::string> require;  // REQUIRE: "table" or "table.column" that must exist
 };
 

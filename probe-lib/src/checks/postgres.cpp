@@ -312,7 +312,9 @@ class PostgresCheck final : public Check {
 public:
     explicit PostgresCheck(const CheckSpec& spec)
         : spec_(spec), params_(spec), sessions_(static_cast<std::size_t>(std::max(1, spec.pool))) {
-        if (!spec.migration.empty()) migration_ = detail::parse_migration(spec.migration);
+        // Throws std::invalid_argument for a gate that cannot be evaluated soundly (config.cpp
+        // reports the same as a configuration error before anything starts).
+        if (!spec.migration.empty()) migration_ = detail::load_migration(spec.migration, spec.migration_dir);
     }
 
     std::string kind() const override { return "postgres"; }
@@ -432,38 +434,33 @@ private:
         return rows;
     }
 
+    // Two statements: find the tool's table in the URL's schemas and check its layout, then read
+    // its history. Plain SQL text (no parameters, no session settings), so it works unchanged
+    // through PgBouncer and RDS Proxy.
     Result check_migration(Deadline deadline, std::vector<std::string>& details) {
-        auto q = detail::migration_query(*migration_);
+        const std::string& tool = migration_->tool;
         Result failure;
-        if (!schemas_.empty()) {
-            // Interim until migration.cpp names the schemas itself: find the history table in the
-            // schemas of ?search_path= and read it by its qualified name.
-            std::string candidates;
-            for (const auto& schema : schemas_) {
-                candidates += (candidates.empty() ? "" : ", ") + std::string("to_regclass(") +
-                              detail::sql_literal(detail::sql_ident(schema) + "." + detail::sql_ident(q.table)) + ")";
-            }
-            auto found = query("SELECT COALESCE(" + candidates + ")::text", deadline, failure, "migration query");
-            if (!found) return failure;
-            if (found->empty() || found->front().nulls.at(0)) {
-                return Result::fail("no " + migration_->tool + " history table (" + q.table + ")");
-            }
-            const std::string from = " FROM " + q.table;
-            if (auto at = q.sql.find(from); at != std::string::npos) {
-                q.sql.replace(at, from.size(), " FROM " + found->front().values.at(0));
-            }
+        auto located = query(detail::locate_history_sql(tool, schemas_), deadline, failure, "migration query");
+        if (!located) return failure;
+        if (located->empty() || located->front().nulls.at(0)) {
+            std::string where;
+            for (const auto& s : schemas_) where += (where.empty() ? " in " : ", ") + s;
+            return Result::fail("no " + tool + " history table (" + detail::migration_table(tool) + where + ")");
         }
-        auto rows = query(q.sql, deadline, failure, "migration query");
+        const std::string table = located->front().values.at(0);
+        if (auto problem = detail::layout_problem(tool, table, located->front().values.at(1)); !problem.empty()) {
+            return Result::fail(problem);
+        }
+        auto rows = query(detail::history_sql(*migration_, table), deadline, failure, "migration query");
         if (!rows) {
-            if (failure.message == "undefined table") {
-                return Result::fail("no " + migration_->tool + " history table (" + q.table + ")");
+            if (failure.message == "undefined table") {  // dropped between the two statements
+                return Result::fail("no " + tool + " history table (" + table + ")");
             }
             return failure;
         }
-        std::string current;
-        const std::string problem = detail::evaluate_migration(*migration_, *rows, current);
-        if (!problem.empty()) return Result::fail(problem);
-        details.push_back(migration_->tool + " at " + current);
+        const auto verdict = detail::evaluate_migration(*migration_, *rows);
+        if (!verdict.ok) return Result::fail(verdict.message);
+        details.push_back(verdict.message);
         return Result::pass();
     }
 
