@@ -13,6 +13,9 @@
 
 namespace rptest {
 
+// Whether `part` occurs in `text` (assertions on messages and bodies read better with it).
+inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 // Sanitizer builds run the same scenarios. Latency bounds are stretched by kSlowdown; memory
 // bounds do not apply (shadow memory and ASan's quarantine grow RSS by design; LeakSanitizer
 // checks leaks instead, in every process that exits).
@@ -43,6 +46,7 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
                 std::chrono::milliseconds step = 20ms);
 
 double ms_since(Clock::time_point t0);
+
 
 // The number of open file descriptors of a process (/proc/<pid>/fd), -1 if unreadable.
 int open_fds(pid_t pid);

@@ -29,7 +29,6 @@ Timed run_once(Check& check, Duration timeout = std::chrono::milliseconds(500)) 
     return {r, ms_since(t0)};
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

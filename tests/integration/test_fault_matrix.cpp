@@ -64,7 +64,6 @@ const std::string kTimeoutMessage = "timeout after " + std::to_string(kTimeoutMs
 
 std::chrono::milliseconds ms(double v) { return std::chrono::milliseconds(static_cast<long long>(v)); }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The sidecar settings every fault uses, plus the test's checks.
 Env matrix_env(Env env) {

@@ -36,7 +36,6 @@ Postgres& server() {
 
 std::atomic<int> counter{0};
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A fresh database owned by app, dropped at the end, and a scratch directory.
 struct Database {

@@ -16,7 +16,6 @@ using namespace readyprobe;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 Result check_once(const std::string& url, const Environment& options = {}, const std::string& timeout = "2s") {
     Environment env{{"READYPROBE_CHECK_DB", url}, {"READYPROBE_TIMEOUT", timeout}};

@@ -50,7 +50,6 @@ Result check_once(const std::string& url, const Environment& options) {
     return check->run(SteadyClock::now() + std::chrono::seconds(2));
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

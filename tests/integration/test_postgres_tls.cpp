@@ -12,7 +12,6 @@ using namespace readyprobe;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 Postgres& tls_server() {
     static Postgres pg({}, tls_certs());

@@ -59,7 +59,6 @@ Timed run_once(Check& check, Duration timeout = std::chrono::milliseconds(500)) 
     return {r, ms_since(t0)};
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Runs redis-cli over TLS as the default user.
 std::string cli(const Redis& redis, const std::vector<std::string>& args) {

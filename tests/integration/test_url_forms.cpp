@@ -32,7 +32,6 @@ std::string encode_path(const std::string& path) {
     return out;
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

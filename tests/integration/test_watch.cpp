@@ -10,7 +10,6 @@ using namespace rptest;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 Env slow_schedule(const std::string& name, const std::string& url) {
     Env env = base_env();
