@@ -40,6 +40,7 @@ struct CheckSpec {
     int pool = 0;                      // POOL: keep this many connections open and validated
     std::string migration;             // MIGRATION: "<tool>>=<version>" or "<tool>=<version>"
     std::vector<std::string> require;  // REQUIRE: "table" or "table.column" that must exist
+    std::string announce;              // ANNOUNCE: "<service>/<version>": keep a lease (lease.hpp)
 };
 
 enum class LogFormat { text, json };
