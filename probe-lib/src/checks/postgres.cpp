@@ -482,17 +482,19 @@ private:
         const std::string upsert = detail::lease_upsert_sql(task_, *announce_, spec_.require, ttl);
         Result failure;
         std::string state;
-        if (query(upsert, until, failure, "lease", &state)) return announced_ = true, "";
-        if (detail::no_lease_table(state)) {
+        bool renewed = query(upsert, until, failure, "lease", &state).has_value();
+        if (!renewed && detail::no_lease_table(state)) {
             for (const auto& sql : detail::lease_schema_sql()) {
                 // A concurrent creation by another task (unique_violation) is fine: upsert again.
                 if (!query(sql, until, failure, "lease table", &state) && state != "23505") {
                     return failure.message;
                 }
             }
-            if (query(upsert, until, failure, "lease", &state)) return announced_ = true, "";
+            renewed = query(upsert, until, failure, "lease", &state).has_value();
         }
-        return failure.message;
+        if (!renewed) return failure.message;
+        announced_ = true;
+        return "";
     }
 
     Result check_migration(Deadline deadline, std::vector<std::string>& details) {
