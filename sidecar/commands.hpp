@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace readyprobe::cli {
 
@@ -14,6 +15,8 @@ int serve(const Settings& settings);
 int wait(const Settings& settings, Duration timeout);
 int check(const std::string& url, Duration timeout);
 int status(const std::string& url, Duration timeout);
+// `--drops`: 0 no live lease needs any of `drops`, 1 some do (named), 2 the database cannot be read.
+int guard(const CheckSpec& database, const std::vector<std::string>& drops, std::optional<Duration> wait);
 
 // Text or JSON lines on stderr, at the configured level.
 void setup_logging(const Settings& settings);

@@ -1,10 +1,12 @@
 // readyprobe: the sidecar executable. Thin: the CLI, then the library does the work.
 #include "commands.hpp"
 
+#include <readyprobe/lease.hpp>
 #include <readyprobe/version.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace {
@@ -52,6 +54,15 @@ int main(int argc, char** argv) {
     status_cmd->add_option("URL", status_url, "URL of the instance's /health");
     status_cmd->add_option("--timeout", status_timeout, "give up after this long (default 2s)");
 
+    std::string guard_drops;
+    std::string guard_url;
+    std::string guard_wait;
+    auto* guard_cmd = app.add_subcommand(
+        "guard", "Before a migration: exit 1 while a live task's lease (ANNOUNCE) requires what it drops, 0 when none");
+    guard_cmd->add_option("--drops", guard_drops, "what the migration drops: table.column,table,...")->required();
+    guard_cmd->add_option("--url", guard_url, "the database (default: the first PostgreSQL check of the configuration)");
+    guard_cmd->add_option("--wait", guard_wait, "wait this long for those tasks to drain or their leases to expire");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -74,6 +85,33 @@ int main(int argc, char** argv) {
         if (*status_cmd) {
             return cli::status(status_url.empty() ? cli::local_url(env, "/health") : status_url,
                                duration_option("--timeout", status_timeout));
+        }
+        if (*guard_cmd) {
+            std::vector<std::string> drops;
+            try {
+                drops = parse_drops(guard_drops);
+            } catch (const std::invalid_argument& e) {
+                throw ConfigError("--drops", e.what());
+            }
+            std::optional<Duration> wait;
+            if (!guard_wait.empty()) wait = duration_option("--wait", guard_wait);
+            CheckSpec database;
+            if (!guard_url.empty()) {
+                database = check_spec("guard", guard_url);
+                if (database.kind != "postgres") {
+                    throw ConfigError("--url", "must be a postgres:// or postgresql:// URL, not " +
+                                                   database.url.scheme + "://");
+                }
+            } else {
+                const Settings settings = load_settings(env);
+                const auto pg = std::find_if(settings.checks.begin(), settings.checks.end(),
+                                             [](const CheckSpec& c) { return c.kind == "postgres"; });
+                if (pg == settings.checks.end()) {
+                    throw ConfigError("guard", "no database: give --url or configure a PostgreSQL check");
+                }
+                database = *pg;
+            }
+            return cli::guard(database, drops, wait);
         }
         const Duration wait_for = duration_option("--timeout", wait_timeout);
         const Settings settings = load_settings(env);

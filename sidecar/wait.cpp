@@ -11,14 +11,19 @@ namespace readyprobe::cli {
 
 int wait(const Settings& settings, Duration timeout) {
     struct Pending {
-        const CheckSpec* spec;
+        std::unique_ptr<CheckSpec> spec;
         std::unique_ptr<Check> check;
         std::string last = "not run yet";
     };
     std::vector<Pending> pending;
     for (const auto& spec : settings.checks) {
         if (spec.schedule.critical && spec.schedule.in_group("startup")) {
-            pending.push_back({&spec, make_check(spec)});
+            // No lease (ANNOUNCE) from `wait`: a lease is kept by a task while it serves, and
+            // this process only waits; it would outlive it until it expired.
+            auto copy = std::make_unique<CheckSpec>(spec);
+            copy->announce.clear();
+            auto check = make_check(*copy);
+            pending.push_back({std::move(copy), std::move(check)});
         }
     }
     const TimePoint give_up = SteadyClock::now() + timeout;

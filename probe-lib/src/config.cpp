@@ -1,6 +1,7 @@
 #include <readyprobe/config.hpp>
 
 #include "checks/io.hpp"
+#include "checks/lease.hpp"
 #include "checks/migration.hpp"
 #include "text.hpp"
 
@@ -30,7 +31,7 @@ constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
 const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
                                            "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
                                            "POOL",     "MIGRATION", "MIGRATION_DIR", "REQUIRE",
-                                           "FAST_INTERVAL", "CA_FILE"};
+                                           "FAST_INTERVAL", "CA_FILE", "ANNOUNCE"};
 
 const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "FAST_INTERVAL", "TIMEOUT",   "RISE",
                                            "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
@@ -394,7 +395,8 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
     sc.rise = s.rise;
     sc.fall = s.fall;
     for (const auto& [word, raw] : rc.options) {
-        if ((word == "POOL" || word == "MIGRATION" || word == "MIGRATION_DIR" || word == "REQUIRE") &&
+        if ((word == "POOL" || word == "MIGRATION" || word == "MIGRATION_DIR" || word == "REQUIRE" ||
+             word == "ANNOUNCE") &&
             spec.kind != "postgres") {
             throw ConfigError(raw.where, word + " is for postgres checks only");
         }
@@ -455,6 +457,13 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
             } catch (const std::invalid_argument& e) {
                 throw ConfigError(raw.where, e.what());
             }
+        } else if (word == "ANNOUNCE") {
+            try {
+                detail::parse_announce(trim(raw.value));
+            } catch (const std::invalid_argument& e) {
+                throw ConfigError(raw.where, std::string(e.what()) + ", not " + shown(raw.value));
+            }
+            spec.announce = trim(raw.value);
         } else if (word == "CA_FILE") {
             spec.ca_file = parse_ca_file(raw, spec);
         } else if (word == "EXPECT") {
@@ -638,6 +647,7 @@ std::string Settings::to_json() const {
         if (!c.migration.empty()) cj["migration"] = c.migration;
         if (!c.migration_dir.empty()) cj["migration_dir"] = c.migration_dir;
         if (!c.require.empty()) cj["require"] = c.require;
+        if (!c.announce.empty()) cj["announce"] = c.announce;
         if (!c.ca_file.empty()) cj["ca_file"] = c.ca_file;
         if (c.kind == "http") {
             std::vector<std::string> ranges;

@@ -376,6 +376,24 @@ void Prober::stop() {
     for (auto& e : impl_->entries) {
         if (e->thread.joinable()) e->thread.join();
     }
+    // The end of the drain is here, in the library, rather than in the sidecar: an embedding
+    // application drains and then stops (or destroys) its Prober just as `serve` does, and gets
+    // the same clean-up (a lease deleted) without a call of its own. Every worker has returned,
+    // so each check is touched by this thread only.
+    bool drained = false;
+    {
+        std::lock_guard<std::mutex> lock(impl_->mu);
+        drained = impl_->draining;
+    }
+    if (!drained) return;
+    for (auto& e : impl_->entries) {
+        try {
+            e->check->on_drained(SteadyClock::now() + e->state.schedule.timeout);
+        } catch (const std::exception& ex) {
+            spdlog::warn("check {}: after the drain: {}", e->state.name, ex.what());
+        } catch (...) {
+        }
+    }
 }
 
 void Prober::drain() {

@@ -38,6 +38,10 @@ public:
     // Prober watches them, and when a peer closes or resets one (server stopped, backend
     // terminated, failover) it runs the check at once instead of waiting for the interval.
     virtual std::vector<int> idle_fds() const { return {}; }
+    // The drain is complete: called once by Prober::stop() (after every run has returned, on the
+    // stopping thread) when the Prober was draining, bounded by `deadline`. A PostgreSQL check with
+    // ANNOUNCE deletes its lease here. Must not throw; nothing by default.
+    virtual void on_drained(Deadline /*deadline*/) {}
 };
 
 // Wraps an application's own function as a check ("cache primed", "config loaded").

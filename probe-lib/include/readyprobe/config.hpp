@@ -41,6 +41,7 @@ struct CheckSpec {
     std::string migration;             // MIGRATION: "<tool>>=<version>" or "<tool>=<version>"
     std::string migration_dir;         // MIGRATION_DIR: the alembic versions directory (alembic gates)
     std::vector<std::string> require;  // REQUIRE: "table" or "table.column" that must exist
+    std::string announce;              // ANNOUNCE: "<service>/<version>": keep a lease (lease.hpp)
 };
 
 enum class LogFormat { text, json };

@@ -38,6 +38,7 @@ public:
     // reported as timed out and is not started again until it returns, so threads never pile up.
     void start();
     // Stops the threads; waits for workers (a hung check holds this up to its own deadline).
+    // After a drain() it is the end of the drain: each check's on_drained() runs (a lease goes).
     void stop();
     // Readiness fails from now on; liveness is unaffected. Irreversible.
     void drain();

@@ -6,6 +6,7 @@
 #include <readyprobe/clock.hpp>
 #include <readyprobe/config.hpp>
 #include <readyprobe/http.hpp>
+#include <readyprobe/lease.hpp>
 #include <readyprobe/log.hpp>
 #include <readyprobe/prober.hpp>
 #include <readyprobe/render.hpp>

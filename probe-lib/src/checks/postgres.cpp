@@ -17,14 +17,17 @@
 // PQcancel was the alternative, but it blocks until the server closes the cancel connection,
 // which against a SIGSTOPped server is forever; the client side bound is our own poll() anyway.
 #include "io.hpp"
+#include "lease.hpp"
 #include "migration.hpp"
 #include "sql.hpp"
 
 #include <readyprobe/checks.hpp>
+#include <readyprobe/lease.hpp>
 
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -144,6 +147,7 @@ public:
         timed_out_ = false;
         timed_out_connected_ = false;
         result_.reset();
+        commands_ = 0;
         reused_ = open();
         if (reused_) {
             send();
@@ -223,7 +227,9 @@ private:
             PgResult r(PQgetResult(c));
             if (!r) {
                 phase_ = Phase::done;
-                if (!result_ && !error_) error_ = "no result";
+                // The SET LOCAL prefix is one command result; a second one is a statement that
+                // returns no rows (CREATE ...), which succeeded too.
+                if (!result_ && !error_ && commands_ < 2) error_ = "no result";
                 return;
             }
             const ExecStatusType st = PQresultStatus(r.get());
@@ -233,6 +239,8 @@ private:
                 error_ = simplify(PQresultErrorMessage(r.get()));
             } else if (st == PGRES_TUPLES_OK && !result_) {
                 result_ = std::move(r);
+            } else if (st == PGRES_COMMAND_OK) {
+                ++commands_;
             }
         }
     }
@@ -253,8 +261,22 @@ private:
     bool timed_out_connected_ = false;
     bool reused_ = false;
     PgResult result_;
+    int commands_ = 0;
     std::string sqlstate_;
 };
+
+std::vector<detail::Row> rows_of(PGresult* res) {
+    std::vector<detail::Row> rows;
+    for (int i = 0; res && i < PQntuples(res); ++i) {
+        detail::Row row;
+        for (int j = 0; j < PQnfields(res); ++j) {
+            row.values.emplace_back(PQgetvalue(res, i, j));
+            row.nulls.push_back(PQgetisnull(res, i, j) != 0);
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
 
 // Drives every session until it is done or the deadline passes (then it is abandoned).
 void drive(const std::vector<Session*>& sessions, Deadline deadline) {
@@ -315,6 +337,7 @@ public:
         // Throws std::invalid_argument for a gate that cannot be evaluated soundly (config.cpp
         // reports the same as a configuration error before anything starts).
         if (!spec.migration.empty()) migration_ = detail::load_migration(spec.migration, spec.migration_dir);
+        if (!spec.announce.empty()) announce_ = detail::parse_announce(spec.announce);
     }
 
     std::string kind() const override { return "postgres"; }
@@ -331,6 +354,15 @@ public:
         Result r = run_unmasked(deadline);
         r.message = mask(r.message, spec_.url.secrets());
         return r;
+    }
+
+    // The drain is complete (Prober::stop after drain): this task no longer needs anything, so
+    // `guard` need not wait for its lease to expire. A failure here only means the row expires.
+    void on_drained(Deadline deadline) override {
+        if (!announce_ || !announced_) return;
+        Result failure;
+        std::string state;
+        query(detail::lease_delete_sql(task_), deadline, failure, "lease", &state);
     }
 
 private:
@@ -397,14 +429,20 @@ private:
             Result r = check_require(deadline);
             if (!r.ok) return r;
         }
+        if (announce_) {
+            const std::string problem = renew_lease(deadline);
+            if (!problem.empty()) details.push_back("degraded: lease not kept: " + problem);
+        }
         std::string message;
         for (const auto& d : details) message += (message.empty() ? "" : ", ") + d;
         return Result::pass(message.empty() ? "ok" : message);
     }
 
-    // Runs one statement on the first connection; nullopt and `out` set on failure.
+    // Runs one statement on the first connection; nullopt and `out` set on failure. With
+    // `sqlstate`, an SQL error (the server answered) is reported with its SQLSTATE there and keeps
+    // the connection, which is fine.
     std::optional<std::vector<detail::Row>> query(const std::string& sql, Deadline deadline, Result& out,
-                                                  const std::string& what) {
+                                                  const std::string& what, std::string* sqlstate = nullptr) {
         Session& s = sessions_.front();
         s.begin(params_, sql, deadline);
         drive({&s}, deadline);
@@ -413,7 +451,11 @@ private:
             return std::nullopt;
         }
         if (s.error()) {
-            if (s.sqlstate() == "42P01") {
+            if (sqlstate) {
+                *sqlstate = s.sqlstate();
+                out = Result::fail(*s.error());
+                if (s.sqlstate().empty()) s.drop();
+            } else if (s.sqlstate() == "42P01") {
                 out = Result::fail("undefined table");  // the connection itself is fine
             } else {
                 out = Result::fail(*s.error());
@@ -421,17 +463,40 @@ private:
             }
             return std::nullopt;
         }
-        std::vector<detail::Row> rows;
-        PGresult* res = s.result();
-        for (int i = 0; res && i < PQntuples(res); ++i) {
-            detail::Row row;
-            for (int j = 0; j < PQnfields(res); ++j) {
-                row.values.emplace_back(PQgetvalue(res, i, j));
-                row.nulls.push_back(PQgetisnull(res, i, j) != 0);
-            }
-            rows.push_back(std::move(row));
+        return rows_of(s.result());
+    }
+
+    // One renewal of this task's lease, after SELECT 1 (and REQUIRE) passed: an upsert, and only
+    // when the table is missing its creation and the upsert again. Returns what went wrong (empty
+    // when renewed): never a failure of the check, whose dependency is fine; a task that may not
+    // write here (no grant, read-only replica) is told so in its message and stays ready.
+    std::string renew_lease(Deadline deadline) {
+        // Leave a tenth of the timeout so that a slow renewal cannot make the check's result late.
+        const Deadline until = deadline - spec_.schedule.timeout / 10;
+        if (SteadyClock::now() >= until) return "no time left in this run";
+        if (task_.empty()) {
+            const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4");
+            task_ = detail::task_identity(uri ? uri : "", until);
         }
-        return rows;
+        // A few intervals: a task that dies without draining is forgotten this long after its
+        // last renewal (jitter stretches an interval by at most 10 %).
+        const long long ttl = 3 * to_ms(spec_.schedule.interval) + to_ms(spec_.schedule.timeout);
+        const std::string upsert = detail::lease_upsert_sql(task_, *announce_, spec_.require, ttl);
+        Result failure;
+        std::string state;
+        bool renewed = query(upsert, until, failure, "lease", &state).has_value();
+        if (!renewed && detail::no_lease_table(state)) {
+            for (const auto& sql : detail::lease_schema_sql()) {
+                // A concurrent creation by another task (unique_violation) is fine: upsert again.
+                if (!query(sql, until, failure, "lease table", &state) && state != "23505") {
+                    return failure.message;
+                }
+            }
+            renewed = query(upsert, until, failure, "lease", &state).has_value();
+        }
+        if (!renewed) return failure.message;
+        announced_ = true;
+        return "";
     }
 
     // Two statements: find the tool's table in the URL's schemas and check its layout, then read
@@ -479,9 +544,43 @@ private:
     std::vector<std::string> schemas_ = detail::split_schemas(spec_.url.param("search_path"));
     std::vector<Session> sessions_;
     std::optional<detail::MigrationRequirement> migration_;
+    std::optional<detail::Announce> announce_;
+    std::string task_;          // the lease's task identity, found on the first renewal
+    bool announced_ = false;    // a renewal has succeeded: there may be a row to delete
 };
 
 }  // namespace
+
+std::vector<std::string> parse_drops(const std::string& text) { return detail::parse_require(text); }
+
+LeaseQuery leases_requiring(const CheckSpec& database, const std::vector<std::string>& drops, Deadline deadline) {
+    LeaseQuery out;
+    if (database.kind != "postgres") {
+        out.error = "not a PostgreSQL check";
+        return out;
+    }
+    const ConnectParams params(database);
+    Session s;
+    s.begin(params, detail::guard_sql(drops), deadline);
+    drive({&s}, deadline);
+    if (s.timed_out()) {
+        out.error = "timeout after " + std::to_string(to_ms(database.schedule.timeout)) + " ms";
+        if (s.timed_out_connected()) out.error += std::string(" (") + kNoReply + ")";
+    } else if (s.error() && detail::no_lease_table(s.sqlstate())) {
+        out.ok = true;
+        out.no_table = true;
+    } else if (s.error()) {
+        out.error = *s.error();
+    } else {
+        out.ok = true;
+        for (const auto& row : rows_of(s.result())) {
+            Lease l{row.values.at(0), row.values.at(1), row.values.at(2), detail::split_schemas(row.values.at(3))};
+            out.leases.push_back(std::move(l));
+        }
+    }
+    out.error = mask(out.error, database.url.secrets());
+    return out;
+}
 
 std::unique_ptr<Check> make_postgres_check(const CheckSpec& spec) {
     return std::make_unique<PostgresCheck>(spec);

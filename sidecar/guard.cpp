@@ -1,0 +1,60 @@
+// `readyprobe guard`: run by the one-off migration task before it migrates
+// (`readyprobe guard --drops orders.customer_name && migrate ...`). Refuses (exit 1) while a live
+// lease (ANNOUNCE on a serving task's PostgreSQL check) requires something the migration drops.
+// Not yet here: --sql FILE [--apply] and the lock-queue report (issue 18).
+#include "commands.hpp"
+
+#include <readyprobe/lease.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <thread>
+
+namespace readyprobe::cli {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+    return out;
+}
+
+}  // namespace
+
+int guard(const CheckSpec& database, const std::vector<std::string>& drops, std::optional<Duration> wait) {
+    const std::string what = join(drops);
+    // One query's bound: the check's timeout, at least 5 s (a one-off task can afford it).
+    const Duration per_query = std::max<Duration>(database.schedule.timeout, std::chrono::seconds(5));
+    const TimePoint give_up = SteadyClock::now() + wait.value_or(Duration::zero());
+    for (int round = 1;; ++round) {
+        const LeaseQuery q = leases_requiring(database, drops, SteadyClock::now() + per_query);
+        if (!q.ok) {
+            std::cerr << "readyprobe: guard: cannot read the leases at " << database.url.redacted() << ": " << q.error
+                      << "\n";
+            return kExitBadConfig;
+        }
+        if (q.leases.empty()) {
+            std::cout << "guard: safe: no live task requires " << what
+                      << (q.no_table ? " (no task has announced here: no readyprobe.leases table)" : "") << std::endl;
+            return 0;
+        }
+        const Duration left = give_up - SteadyClock::now();
+        if (left <= Duration::zero()) {
+            std::cout << "guard: refused: " << q.leases.size() << " live task(s) require what the migration drops"
+                      << (wait ? " (waited " + format_duration(*wait) + ")" : "") << std::endl;
+            for (const auto& l : q.leases) {
+                std::cout << "guard:   " << l.service << "/" << l.version << " task " << l.task << " requires "
+                          << join(l.needs) << std::endl;
+            }
+            return 1;
+        }
+        const Duration pause = std::min<Duration>(std::chrono::seconds(1), left);
+        std::string who;
+        for (const auto& l : q.leases) who += (who.empty() ? "" : ", ") + l.service + "/" + l.version + " (" + l.task + ")";
+        std::cout << "guard: round " << round << ": waiting for " << who << " to drain or expire; "
+                  << to_ms(left) / 1000 << " s left" << std::endl;
+        std::this_thread::sleep_for(pause);
+    }
+}
+
+}  // namespace readyprobe::cli
