@@ -379,7 +379,11 @@ TEST_CASE("http: /groups/<name> serves a custom group", "[http]") {
                workers);
     prober.add("db", make_function_check([](Deadline) { return Result::pass(); }), Service::schedule());
     prober.start();
-    REQUIRE(eventually([&] { return prober.snapshot()->checks[0].status == CheckStatus::down; }));
+    // Both have run: queue down, and db up (until it has, /readyz is 503 for startup, not for queue).
+    REQUIRE(eventually([&] {
+        const auto snap = prober.snapshot();
+        return snap->checks[0].status == CheckStatus::down && snap->checks[1].status == CheckStatus::up;
+    }));
     Answer a = get(prober, "/groups/workers");
     CHECK(a.handled);
     CHECK(a.res.status == 503);
