@@ -153,7 +153,10 @@ void run(const std::string& input, bool ignore_listen) {
         if (!c.url.password.empty()) c.url.password = Secret("Zz-other-pw");
     }
     RPFUZZ_CHECK(other.to_json() == first.output, "to_json() depends on a password");
-    RPFUZZ_CHECK(first.settings.secrets().size() <= first.settings.checks.size(), "more secrets than checks");
+    // One password per check plus every secret query parameter (sslpassword=...) of its URL.
+    std::size_t secret_fields = 0;
+    for (const auto& c : first.settings.checks) secret_fields += 1 + c.url.secret_query.size();
+    RPFUZZ_CHECK(first.settings.secrets().size() <= secret_fields, "more secrets than secret fields");
     for (const auto& c : first.settings.checks) {
         RPFUZZ_CHECK(!c.name.empty() && c.schedule.rise >= 1 && c.schedule.fall >= 1, c.name);
         RPFUZZ_CHECK(c.schedule.interval.count() > 0 && c.schedule.timeout.count() > 0, c.name);
