@@ -296,6 +296,51 @@ TEST_CASE("guard --sql: a session idle in a transaction on orders: refused namin
     }
 }
 
+TEST_CASE("orders-service migrate --to 4 runs the same guard: refused while a v1 lease lives, applied once it "
+          "drained", "[guard][postgres][orders]") {
+    server().psql("DROP SCHEMA IF EXISTS readyprobe CASCADE; DROP TABLE IF EXISTS orders, schema_migrations");
+    const std::string url = server().url();
+    const std::string orders = std::string(READYPROBE_BUILD_DIR) + "/examples/orders-service/orders-service";
+    Env env = base_env();
+    env["ORDERS_DATABASE_URL"] = url;
+    auto migrate = [&](const std::vector<std::string>& extra = {}) {
+        std::vector<std::string> argv{orders, "migrate", "--to", "4"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return run(argv, env, 60000ms);
+    };
+    REQUIRE(run({orders, "migrate", "--to", "3"}, env, 60000ms).exit_code == 0);
+    server().psql("INSERT INTO orders (customer_name, customer) VALUES ('ann', 'ann')");
+    Sidecar v1(announcing(url, "orders-service/v1", "orders.customer_name"));
+    REQUIRE(eventually([&] { return server().psql("SELECT to_regclass('readyprobe.leases') IS NOT NULL") == "t" &&
+                                    server().psql("SELECT count(*) FROM readyprobe.leases") == "1"; },
+                       10000ms));
+
+    RunResult r = migrate();
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(has(r.out, "guard: refused: 1 live task(s) require what 4_contract_customer_name.sql removes "
+                     "(orders.customer_name); rolled back"));
+    CHECK(has(r.out, "orders-service/v1 task "));
+    CHECK(has(r.err, "orders-service: migration 4 refused by the guard; at version 3"));
+    CHECK(server().psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations") == "3 false");
+    CHECK(column_exists("customer_name"));
+
+    // --wait: retried until v1 drains, then applied and recorded.
+    std::thread drain([&] {
+        std::this_thread::sleep_for(1500ms);
+        v1.process().signal(SIGTERM);
+    });
+    r = migrate({"--wait", "30s"});
+    drain.join();
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "guard: attempt 1: waiting for orders-service/v1 ("));
+    CHECK(has(r.out, "guard: applied 4_contract_customer_name.sql"));
+    CHECK(has(r.out, "migrate: at version 4"));
+    CHECK(server().psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations") == "4 false");
+    CHECK_FALSE(column_exists("customer_name"));
+    CHECK(run({orders, "migrate", "--to", "4", "--wait", "soon"}, env).exit_code == 2);
+}
 
 TEST_CASE("guard --sql through PgBouncer transaction pooling: refused, lock-queue refused, applied",
           "[guard][postgres][pooler]") {
