@@ -167,7 +167,8 @@ const char* kLockedTables =
     "('r', 'p') ORDER BY 1";
 
 std::string blocker_columns(const std::string& relations) {
-    return "a.pid, coalesce(a.state, ''), floor(extract(epoch FROM now() - coalesce(a.xact_start, now())))::bigint, "
+    // Another role's state and xact_start read NULL without pg_read_all_stats: age -1, state ''.
+    return "a.pid, coalesce(a.state, ''), coalesce(floor(extract(epoch FROM now() - a.xact_start))::bigint, -1), "
            "coalesce((SELECT string_agg(DISTINCT c.relname, ',') FROM pg_locks l JOIN pg_class c ON c.oid = "
            "l.relation WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation' AND c.relkind IN ('r', 'p') AND "
            "c.relnamespace <> 'pg_catalog'::regnamespace" + relations + "), '')";
@@ -423,8 +424,13 @@ std::string transaction_control(const std::string& sql) {
 }  // namespace detail
 
 std::string Blocker::describe() const {
-    std::string out = "pid " + std::to_string(pid) + " " + (state.empty() ? "in a transaction" : state) + " for " +
-                      std::to_string(xact_seconds) + " s";
+    std::string out = "pid " + std::to_string(pid);
+    if (state.empty() && xact_seconds < 0) {
+        out += " (another role's session: its state and age need pg_read_all_stats)";
+    } else {
+        out += " " + (state.empty() ? std::string("in a transaction") : state) + " for " +
+               std::to_string(std::max(0LL, xact_seconds)) + " s";
+    }
     if (!tables.empty()) out += " holds a lock on " + join(tables, ", ");
     else out += " (holds no lock on a table)";
     return out;

@@ -383,3 +383,32 @@ TEST_CASE("guard --sql through PgBouncer transaction pooling: refused, lock-queu
     CHECK(server().psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' AND state LIKE 'idle in%'") ==
           "0");
 }
+
+TEST_CASE("guard --sql as a non-superuser migration role: the blocker is named, its state needs pg_read_all_stats",
+          "[guard][postgres][locks]") {
+    fresh_orders();
+    server().psql("DROP ROLE IF EXISTS migrator; CREATE ROLE migrator LOGIN PASSWORD 'migrator-secret-pw'; "
+                  "ALTER TABLE orders OWNER TO migrator");
+    const std::string url = "postgres://migrator:migrator-secret-pw@127.0.0.1:" + std::to_string(server().port()) +
+                            "/app";
+    const std::string alter = write_sql("alter-role", "ALTER TABLE orders ADD COLUMN by_role int;\n");
+    {
+        IdleInTransaction idle(3s);  // a superuser's session: another role's
+        RunResult r = guard({"--sql", alter, "--url", url, "--apply"});
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 1);
+        CHECK(has(r.out, "guard:   pid " + idle.pid +
+                             " (another role's session: its state and age need pg_read_all_stats) holds a lock on "
+                             "orders"));
+        server().psql("GRANT pg_read_all_stats TO migrator");
+        r = guard({"--sql", alter, "--url", url, "--apply"});
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 1);
+        CHECK(has(r.out, "guard:   pid " + idle.pid + " idle in transaction for "));
+        CHECK_FALSE(has(r.out + r.err, "secret-pw"));
+    }
+    RunResult r = guard({"--sql", alter, "--url", url, "--apply"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(column_exists("by_role"));
+}

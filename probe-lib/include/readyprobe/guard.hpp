@@ -45,7 +45,8 @@ struct SqlGuardOptions {
 struct Blocker {
     int pid = 0;
     std::string state;                 // pg_stat_activity.state: "idle in transaction", "active"
-    long long xact_seconds = 0;        // how long its transaction has been open
+    long long xact_seconds = 0;        // how long its transaction has been open; -1 hidden (another
+                                       // role's session, and we lack pg_read_all_stats)
     std::vector<std::string> tables;   // the tables it holds a lock on (that the migration needs)
     // "pid 4711 idle in transaction for 41 s holds a lock on orders"
     std::string describe() const;
