@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
     guard_cmd->add_option("--statement-timeout", guard_statement_timeout,
                           "with --sql: SET LOCAL statement_timeout (default 60s)");
     guard_cmd->add_option("--url", guard_url, "the database (default: the first PostgreSQL check of the configuration)");
-    guard_cmd->add_option("--wait", guard_wait, "wait this long for those tasks to drain or their leases to expire");
+    guard_cmd->add_option("--wait", guard_wait,
+                          "wait this long for those tasks to drain or their leases to expire (with --sql: also for "
+                          "long or blocking transactions)");
 
     try {
         app.parse(argc, argv);

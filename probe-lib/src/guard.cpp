@@ -353,9 +353,15 @@ std::string transaction_control(const std::string& sql) {
         } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
             int depth = 0;
             do {
-                if (sql.compare(i, 2, "/*") == 0) ++depth, i += 2;
-                else if (sql.compare(i, 2, "*/") == 0) --depth, i += 2;
-                else ++i;
+                if (sql.compare(i, 2, "/*") == 0) {
+                    ++depth;
+                    i += 2;
+                } else if (sql.compare(i, 2, "*/") == 0) {
+                    --depth;
+                    i += 2;
+                } else {
+                    ++i;
+                }
             } while (i < n && depth > 0);
         } else if (c == '\'' || c == '"') {
             at_start = false;
