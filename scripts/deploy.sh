@@ -179,6 +179,10 @@ capture app_td "<$(family_of "$app_file") task definition ARN>" \
   --query taskDefinition.taskDefinitionArn --output text || die "registering $app_file failed"
 
 # 2. The migration, as a one-off task of the same image (expand/backfill only: see the README).
+#    `orders-service migrate` runs each migration through readyprobe's guard (the library's
+#    guard_migration, the same code as `readyprobe guard --sql FILE --apply`): it exits 1, and
+#    this deploy stops, while a serving task's lease requires what the migration removes (a
+#    contract before the old tasks are gone) or a long transaction holds a table it alters.
 run_args=(--cluster "$cluster" --task-definition "$migrate_td" --launch-type FARGATE --count 1
   --started-by readyprobe-deploy --propagate-tags TASK_DEFINITION
   --network-configuration "awsvpcConfiguration={subnets=[$subnets],securityGroups=[$security_groups],assignPublicIp=$public_ip}")
@@ -200,7 +204,11 @@ capture exit_code 0 \
 if [[ $exit_code != 0 ]]; then
   reason=$(aws "${aws_args[@]}" ecs describe-tasks --cluster "$cluster" --tasks "$task" \
     --query 'tasks[0].stoppedReason' --output text 2>/dev/null || true)
-  die "the migration exited ${exit_code/None/without an exit code} (${reason:-no reason given}): the service was not updated"
+  hint=''
+  if [[ $exit_code == 1 ]]; then
+    hint='; it failed or the guard refused it (a live task needs what it removes, or a transaction holds its table): see the log of the migrate task'
+  fi
+  die "the migration exited ${exit_code/None/without an exit code} (${reason:-no reason given})$hint: the service was not updated"
 fi
 
 # 3. Roll out, then make sure the rollout that became stable is ours: with the circuit breaker's

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <readyprobe/config.hpp>
+#include <readyprobe/guard.hpp>
 
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@ int check(const std::string& url, Duration timeout);
 int status(const std::string& url, Duration timeout);
 // `--drops`: 0 no live lease needs any of `drops`, 1 some do (named), 2 the database cannot be read.
 int guard(const CheckSpec& database, const std::vector<std::string>& drops, std::optional<Duration> wait);
+// `--sql FILE [--apply]`: readyprobe/guard.hpp's guard_migration on the file's text, printed.
+int guard_file(const CheckSpec& database, const std::string& file, const SqlGuardOptions& options);
 
 // Text or JSON lines on stderr, at the configured level.
 void setup_logging(const Settings& settings);

@@ -1,12 +1,15 @@
 // `readyprobe guard`: run by the one-off migration task before it migrates
 // (`readyprobe guard --drops orders.customer_name && migrate ...`). Refuses (exit 1) while a live
-// lease (ANNOUNCE on a serving task's PostgreSQL check) requires something the migration drops.
-// Not yet here: --sql FILE [--apply] and the lock-queue report (issue 18).
+// lease (ANNOUNCE on a serving task's PostgreSQL check) requires something the migration drops
+// (--drops), or, for a SQL file (--sql FILE [--apply]), something the file removes or a lock it
+// would queue for (readyprobe/guard.hpp, shared with applications' own migration steps).
 #include "commands.hpp"
 
 #include <readyprobe/lease.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -55,6 +58,23 @@ int guard(const CheckSpec& database, const std::vector<std::string>& drops, std:
                   << to_ms(left) / 1000 << " s left" << std::endl;
         std::this_thread::sleep_for(pause);
     }
+}
+
+int guard_file(const CheckSpec& database, const std::string& file, const SqlGuardOptions& options) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    if (!in || !(text << in.rdbuf())) {
+        std::cerr << "readyprobe: --sql: cannot read " << file << "\n";
+        return kExitBadConfig;
+    }
+    const SqlGuardResult r = guard_migration(database, text.str(), options,
+                                             [](const std::string& line) { std::cout << line << std::endl; });
+    if (r.outcome == SqlGuardResult::Outcome::failed) {
+        std::cerr << "readyprobe: guard: " << file << ": " << r.error << "\n";
+        return kExitBadConfig;
+    }
+    for (const auto& line : report_lines(r, file, options)) std::cout << line << std::endl;
+    return exit_code(r);
 }
 
 }  // namespace readyprobe::cli

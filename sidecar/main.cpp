@@ -57,11 +57,26 @@ int main(int argc, char** argv) {
     std::string guard_drops;
     std::string guard_url;
     std::string guard_wait;
+    std::string guard_sql;
+    bool guard_apply = false;
+    std::string guard_max_xact_age = "10s";
+    std::string guard_lock_timeout = "2s";
+    std::string guard_statement_timeout = "60s";
     auto* guard_cmd = app.add_subcommand(
-        "guard", "Before a migration: exit 1 while a live task's lease (ANNOUNCE) requires what it drops, 0 when none");
-    guard_cmd->add_option("--drops", guard_drops, "what the migration drops: table.column,table,...")->required();
+        "guard", "Before a migration: exit 1 while a live task's lease (ANNOUNCE) requires what it drops (or a "
+                 "long transaction holds what it locks), 0 when safe");
+    guard_cmd->add_option("--drops", guard_drops, "what the migration drops: table.column,table,...");
+    guard_cmd->add_option("--sql", guard_sql, "the migration's SQL file: try it in a transaction that is rolled back");
+    guard_cmd->add_flag("--apply", guard_apply, "with --sql: commit it when nothing refuses it");
+    guard_cmd->add_option("--max-xact-age", guard_max_xact_age,
+                          "with --sql: refuse while a transaction has been open longer than this (default 10s)");
+    guard_cmd->add_option("--lock-timeout", guard_lock_timeout, "with --sql: SET LOCAL lock_timeout (default 2s)");
+    guard_cmd->add_option("--statement-timeout", guard_statement_timeout,
+                          "with --sql: SET LOCAL statement_timeout (default 60s)");
     guard_cmd->add_option("--url", guard_url, "the database (default: the first PostgreSQL check of the configuration)");
-    guard_cmd->add_option("--wait", guard_wait, "wait this long for those tasks to drain or their leases to expire");
+    guard_cmd->add_option("--wait", guard_wait,
+                          "wait this long for those tasks to drain or their leases to expire (with --sql: also for "
+                          "long or blocking transactions)");
 
     try {
         app.parse(argc, argv);
@@ -87,12 +102,23 @@ int main(int argc, char** argv) {
                                duration_option("--timeout", status_timeout));
         }
         if (*guard_cmd) {
-            std::vector<std::string> drops;
-            try {
-                drops = parse_drops(guard_drops);
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError("--drops", e.what());
+            if (guard_drops.empty() == guard_sql.empty()) {
+                throw ConfigError("guard", "give one of --drops LIST or --sql FILE");
             }
+            if (guard_apply && guard_sql.empty()) throw ConfigError("--apply", "needs --sql FILE");
+            std::vector<std::string> drops;
+            if (!guard_drops.empty()) {
+                try {
+                    drops = parse_drops(guard_drops);
+                } catch (const std::invalid_argument& e) {
+                    throw ConfigError("--drops", e.what());
+                }
+            }
+            SqlGuardOptions sql_options;
+            sql_options.apply = guard_apply;
+            sql_options.max_xact_age = duration_option("--max-xact-age", guard_max_xact_age);
+            sql_options.lock_timeout = duration_option("--lock-timeout", guard_lock_timeout);
+            sql_options.statement_timeout = duration_option("--statement-timeout", guard_statement_timeout);
             std::optional<Duration> wait;
             if (!guard_wait.empty()) wait = duration_option("--wait", guard_wait);
             CheckSpec database;
@@ -110,6 +136,10 @@ int main(int argc, char** argv) {
                     throw ConfigError("guard", "no database: give --url or configure a PostgreSQL check");
                 }
                 database = *pg;
+            }
+            if (!guard_sql.empty()) {
+                sql_options.wait = wait;
+                return cli::guard_file(database, guard_sql, sql_options);
             }
             return cli::guard(database, drops, wait);
         }

@@ -6,6 +6,7 @@
 // Safe order: v1 -> migrate 2 -> v2 -> migrate 3 -> v3 -> migrate 4.
 #include "migrations.hpp"
 
+#include <readyprobe/guard.hpp>
 #include <readyprobe/readyprobe.hpp>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace {
@@ -312,7 +314,11 @@ BatchSettings batch_settings() {
 // SetVersion(N, dirty=false). While N runs (or after it failed) the row says "N, dirty": every
 // gate on N-1 or earlier stays up, gates on N wait. A failed body leaves N dirty, and migrate
 // refuses to run again until someone fixes it (golang-migrate's "Dirty database version N").
-int migrate(const std::string& database_url, int target) {
+// N's body runs through readyprobe's migration guard (readyprobe/guard.hpp), the same code as
+// `readyprobe guard --sql FILE --apply`: committed only when no live lease (ANNOUNCE) requires what
+// it removes and no transaction would make its locks queue; refused, the version goes back to
+// N-1 clean (nothing of N ran) and migrate exits 1. `wait`: retry refused attempts this long.
+int migrate(const std::string& database_url, int target, std::optional<readyprobe::Duration> wait) {
     std::vector<std::pair<int, const Migration*>> ordered;
     for (const auto& m : migrations()) ordered.emplace_back(std::stoi(m.file), &m);
     std::sort(ordered.begin(), ordered.end());
@@ -328,6 +334,17 @@ int migrate(const std::string& database_url, int target) {
         std::cerr << "orders-service: " << e.what() << "\n";
         return kExitUsage;
     }
+    readyprobe::CheckSpec database;
+    try {
+        database = readyprobe::check_spec("migrate", database_url);
+    } catch (const std::exception& e) {
+        std::cerr << "orders-service: ORDERS_DATABASE_URL: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    readyprobe::SqlGuardOptions guard;
+    guard.apply = true;
+    guard.wait = wait;
+    guard.statement_timeout = std::chrono::hours(1);  // a long backfill is one DO statement
     try {
         pqxx::connection c(database_url);
         auto exec = [&](const std::string& sql) {
@@ -360,12 +377,26 @@ int migrate(const std::string& database_url, int target) {
             if (at >= number) continue;
             std::cout << "migrate: applying " << m->file << std::endl;
             set_version(number, true);
-            {
-                pqxx::work tx(c);
-                tx.exec("SELECT set_config('orders.batch_pause_ms', '" + std::to_string(batch.pause_ms) +
-                        "', true), set_config('orders.batch_size', '" + std::to_string(batch.size) + "', true)");
-                tx.exec(m->sql);
-                tx.commit();
+            const std::string body = "SELECT set_config('orders.batch_pause_ms', '" + std::to_string(batch.pause_ms) +
+                                     "', true), set_config('orders.batch_size', '" + std::to_string(batch.size) +
+                                     "', true);\n" + m->sql;
+            const readyprobe::SqlGuardResult r = readyprobe::guard_migration(
+                database, body, guard, [](const std::string& line) { std::cout << line << std::endl; });
+            if (r.outcome == readyprobe::SqlGuardResult::Outcome::failed) {
+                std::cerr << "orders-service: migration failed: " << r.error << "\n";
+                return kExitFailed;  // N stays dirty
+            }
+            for (const auto& line : readyprobe::report_lines(r, m->file, guard)) std::cout << line << std::endl;
+            if (r.outcome != readyprobe::SqlGuardResult::Outcome::applied) {
+                if (at > 0) {
+                    set_version(static_cast<int>(at), false);
+                } else {
+                    pqxx::nontransaction n(c);
+                    n.exec("TRUNCATE schema_migrations");
+                }
+                std::cerr << "orders-service: migration " << number << " refused by the guard; at version " << at
+                          << "\n";
+                return kExitFailed;
             }
             set_version(number, false);
             at = number;
@@ -389,6 +420,10 @@ int main(int argc, char** argv) {
     int to = 0;
     auto* migrate_cmd = app.add_subcommand("migrate", "Apply the SQL migrations up to --to N");
     migrate_cmd->add_option("--to", to, "target version")->required();
+    std::string wait;
+    migrate_cmd->add_option("--wait", wait,
+                            "while the guard refuses (a live task needs what it removes, a transaction holds a lock "
+                            "it needs), retry this long");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -404,7 +439,17 @@ int main(int argc, char** argv) {
         if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {
             throw readyprobe::ConfigError("ORDERS_DATABASE_URL", "must be a postgres:// URL");
         }
-        if (*migrate_cmd) return migrate(url, to);
+        if (*migrate_cmd) {
+            std::optional<readyprobe::Duration> wait_for;
+            if (!wait.empty()) {
+                try {
+                    wait_for = readyprobe::parse_duration(wait);
+                } catch (const std::invalid_argument& e) {
+                    throw readyprobe::ConfigError("--wait", e.what());
+                }
+            }
+            return migrate(url, to, wait_for);
+        }
         const std::string version = env_or("ORDERS_VERSION", "");
         if (version.empty()) throw readyprobe::ConfigError("ORDERS_VERSION", "required (v1, v2 or v3)");
         return serve(url, version);

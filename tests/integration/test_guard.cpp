@@ -231,7 +231,7 @@ TEST_CASE("guard: bad usage and an unreachable database are exit 2 with one line
         std::string says;
     };
     const std::vector<Case> cases = {
-        {{}, {}, "--drops is required"},
+        {{}, {}, "guard: give one of --drops LIST or --sql FILE"},
         {{"--drops", "a.b.c", "--url", server().url()}, {}, "--drops: \"a.b.c\" is not table or table.column"},
         {{"--drops", "orders,", "--url", server().url()}, {}, "--drops: empty item"},
         {{"--drops", "orders", "--url", "redis://:redis-secret-pw@127.0.0.1:6379/0"}, {}, "must be a postgres://"},

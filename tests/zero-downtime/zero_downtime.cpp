@@ -12,6 +12,10 @@
 // Scenarios:
 //   rolling         the safe rollout, plus a v2 task started before the expand migration.
 //   contract-early  the contract migration run (wrongly) while a v1 task still serves.
+//   guard           the tasks announce what they need (ANNOUNCE): `readyprobe guard --drops` and
+//                   `orders-service migrate --to 4` refuse the contract while v1 serves, a drained
+//                   v1 stops blocking at once, a SIGKILLed one when its lease expires; then the
+//                   contract runs. 0 failed requests throughout (embedded and sidecar only).
 //
 // Exit: 0 all assertions held, 1 an assertion failed, 2 bad usage or harness error, 77 skipped
 // (haproxy not installed).
@@ -870,6 +874,14 @@ public:
             app["READYPROBE_CHECK_DB_MIGRATION"] = db_gate;
         }
         if (variant_ == Variant::naive) app["ORDERS_NAIVE_HEALTH"] = "1";
+        if (announce && variant_ == Variant::embedded) {
+            // The operator's db check keeps the lease; it declares what this version reads.
+            app["READYPROBE_CHECK_DB_ANNOUNCE"] = "orders-service/" + version;
+            app["READYPROBE_CHECK_DB_REQUIRE"] = version_require(version);
+        }
+        // A lease expires 3 x interval + timeout after its last renewal: 3.5 s with a 2 s timeout,
+        // so a SIGKILLed task's lease is still there when the guard looks right after the kill.
+        if (announce) app["READYPROBE_TIMEOUT"] = "2s";
         task->probe_port = task->app_port;
         if (variant_ == Variant::sidecar) {
             task->probe_port = free_port();
@@ -883,6 +895,10 @@ public:
             sc["READYPROBE_CHECK_DB_REQUIRE"] = version_require(version);
             sc["READYPROBE_CHECK_APP"] = "http://127.0.0.1:" + std::to_string(task->app_port) + "/livez";
             sc["READYPROBE_CHECK_APP_GROUPS"] = "ready";
+            if (announce) {
+                sc["READYPROBE_CHECK_DB_ANNOUNCE"] = "orders-service/" + version;
+                sc["READYPROBE_TIMEOUT"] = "2s";
+            }
             task->sidecar = std::make_unique<Child>(name + "/readyprobe",
                                                     std::vector<std::string>{cfg_.readyprobe, "serve"}, sc,
                                                     dir_ + "/" + name + "-readyprobe");
@@ -940,6 +956,34 @@ public:
         say(t.name + " exited (" + std::to_string(*t.app_exit) +
             (t.sidecar ? ", sidecar " + std::to_string(*t.sidecar_exit) : std::string()) + ")");
     }
+
+    // Like ECS when a task is stopped hard after its deregistration: HAProxy stops sending it
+    // requests (maint), in-flight ones finish, then every container gets SIGKILL: no drain, so
+    // its lease stays until it expires.
+    void kill_deregistered(Task& t) {
+        const std::string reply = trim(hap_.command("set server tg/s" + std::to_string(t.slot) + " state maint"));
+        if (!reply.empty()) throw HarnessError("haproxy set server state maint: " + reply);
+        watcher_.stopping(t.slot);
+        nap(1000ms);
+        t.stop_at = now();
+        t.app->signal(SIGKILL);
+        if (t.sidecar) t.sidecar->signal(SIGKILL);
+        t.stopped = true;
+        say("deregistered, then SIGKILL " + t.name);
+    }
+
+    // A one-off command against the database (readyprobe guard, orders-service migrate): its
+    // result, whatever the exit code.
+    RunResult one_off(const std::string& label, const std::vector<std::string>& argv) {
+        Env env = base_env();
+        env["ORDERS_DATABASE_URL"] = db_url_;
+        RunResult r = run(argv, env, dir_ + "/" + label, 60s);
+        say(label + ": exit " + std::to_string(r.code) + "\n" + trim(r.out) + (r.err.empty() ? "" : "\n" + trim(r.err)));
+        return r;
+    }
+    const std::string& db_url() const { return db_url_; }
+
+    bool announce = false;  // tasks keep a lease (ANNOUNCE orders-service/<version>)
 
     // Runs `orders-service migrate --to N` as a one-off task; its exit code must be 0.
     void migrate(int to, const Env& extra = {}) {
@@ -1025,6 +1069,10 @@ struct RunReport {
     double v1_down_after_contract = -1;
     long long failed_after_down = 0;  // failures more than 0.3 s after HAProxy had the v1 task DOWN
     long long failed_before_contract = 0;  // answered before migrate --to 4 started
+    // guard
+    std::string guard_notes;               // what each guarded step printed and exited with
+    std::vector<std::string> guard_problems;
+    double kill_blocked_seconds = -1;      // from SIGKILL until guard --wait said safe
     std::string haproxy_errors;
     std::string task_logs;
     std::string stalls = "none";
@@ -1328,6 +1376,115 @@ RunReport contract_early(const Config& cfg, Variant v, const std::string& root) 
     return r;
 }
 
+
+// The guarded contract: v1 and v3 serve and announce; the contract is refused while any v1 lives
+// (drained or SIGKILLed and not yet expired), then runs. No request may fail.
+RunReport guarded_contract(const Config& cfg, Variant v, const std::string& root) {
+    RunReport r;
+    r.variant = v;
+    r.phase_names = {"v1 x2 and v3 serve, announcing (schema at 3)",
+                     "guard --drops and migrate --to 4 refused while v1 serves",
+                     "v1-a drains (SIGTERM); v1-b deregistered and SIGKILLed; guard blocks until its lease expires",
+                     "migrate --to 4 (contract) runs; v3 serves"};
+    Env4Run e;
+    auto expect = [&](bool ok, const std::string& what) {
+        if (!ok) r.guard_problems.push_back(what);
+    };
+    auto has = [](const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; };
+    try {
+        setup(e, cfg, v, root, "guard-" + variant_name(v));
+        Deployment& d = *e.dep;
+        Load& load = *e.load;
+        d.announce = true;
+        d.migrate(3);
+        Task& a = d.start("v1", "v1-a");
+        Task& b = d.start("v1", "v1-b");
+        Task& c = d.start("v3", "v3-c");
+        d.wait_up(a);
+        d.wait_up(b);
+        d.wait_up(c);
+        auto psql = [&](const std::string& sql) {
+            RunResult q = run({"/usr/bin/psql", "-X", "-q", "-t", "-A", "-c", sql, d.db_url()}, base_env(),
+                              e.dir + "/psql", 30s);
+            return trim(q.out);
+        };
+        const auto until = Clock::now() + 20s;
+        while (psql("SELECT count(*) FROM readyprobe.leases WHERE expires_at > now()") != "3") {
+            check_abort();
+            if (Clock::now() > until) throw HarnessError("the three tasks' leases never appeared");
+            nap(100ms);
+        }
+        d.say("leases: " + psql("SELECT string_agg(service || '/' || version || ' ' || task, ', ' ORDER BY task) "
+                                "FROM readyprobe.leases"));
+        load.set_phase(0);
+        load.start();
+        d.say("load started");
+        nap(2000ms);
+
+        load.set_phase(1);
+        const std::vector<std::string> guard{cfg.readyprobe, "guard", "--drops", "orders.customer_name", "--url",
+                                             d.db_url()};
+        RunResult g = d.one_off("guard-1", guard);
+        r.guard_notes += "guard --drops orders.customer_name while v1 x2 + v3 serve: exit " + std::to_string(g.code) +
+                         "\n" + trim(g.out) + "\n";
+        expect(g.code == 1, "guard while v1 serves: exit " + std::to_string(g.code) + " (want 1)");
+        expect(has(g.out, "guard: refused: 2 live task(s)"), "guard did not name 2 live tasks: " + g.out);
+        expect(!has(g.out, "orders-service/v3"), "guard named the v3 task: " + g.out);
+        RunResult m = d.one_off("migrate-4-refused", {cfg.orders, "migrate", "--to", "4"});
+        r.guard_notes += "orders-service migrate --to 4 while v1 serves: exit " + std::to_string(m.code) + "\n" +
+                         trim(m.out) + "\n" + trim(m.err) + "\n";
+        expect(m.code == 1, "migrate --to 4 while v1 serves: exit " + std::to_string(m.code) + " (want 1)");
+        expect(psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations") == "3 false",
+               "after the refused contract the schema is not at \"3 false\"");
+        expect(psql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = "
+                    "'customer_name'") == "1",
+               "the refused contract dropped the column anyway");
+        nap(2000ms);
+
+        load.set_phase(2);
+        d.stop(a);
+        d.wait_exit(a);
+        d.kill_deregistered(b);
+        d.wait_exit(b);
+        const auto killed = Clock::now();
+        g = d.one_off("guard-2", guard);
+        r.guard_notes += "guard after v1-a drained and v1-b was SIGKILLed: exit " + std::to_string(g.code) + "\n" +
+                         trim(g.out) + "\n";
+        expect(g.code == 1 && has(g.out, "guard: refused: 1 live task(s)"),
+               "guard right after the SIGKILL: exit " + std::to_string(g.code) + " (want 1, naming v1-b only)");
+        std::vector<std::string> waiting = guard;
+        waiting.insert(waiting.end(), {"--wait", "30s"});
+        g = d.one_off("guard-3", waiting);
+        r.kill_blocked_seconds = secs(Clock::now() - killed);
+        r.guard_notes += "guard --wait 30s: exit " + std::to_string(g.code) + " after " +
+                         fmt_s(r.kill_blocked_seconds) + " since the SIGKILL\n" + tail_lines(trim(g.out), 2) + "\n";
+        expect(g.code == 0, "guard --wait after the SIGKILL: exit " + std::to_string(g.code) + " (want 0)");
+        expect(has(g.out, "waiting for orders-service/v1"), "guard --wait did not wait for the killed v1 task");
+
+        load.set_phase(3);
+        m = d.one_off("migrate-4", {cfg.orders, "migrate", "--to", "4"});
+        r.guard_notes += "orders-service migrate --to 4 with only v3 left: exit " + std::to_string(m.code) + "\n" +
+                         trim(m.out) + "\n";
+        expect(m.code == 0, "migrate --to 4 with only v3: exit " + std::to_string(m.code) + " (want 0)");
+        expect(psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations") == "4 false",
+               "after the contract the schema is not at \"4 false\"");
+        nap(3000ms);
+        load.stop();
+        r.seconds = d.now();
+        collect_load(load, r);
+        r.flaps = e.watcher->slot(c.slot).flaps_before(1e9);
+        r.stops.push_back(stop_record(a, *e.watcher));
+        if (r.failed > 0) {
+            for (auto& t : d.tasks()) r.task_logs += d.logs(*t) + "\n";
+        }
+    } catch (...) {
+        teardown(e, r);
+        throw;
+    }
+    teardown(e, r);
+    return r;
+}
+
 }  // namespace zd
 
 namespace zd {
@@ -1459,6 +1616,26 @@ std::string contract_table(const std::vector<RunReport>& runs) {
     return out;
 }
 
+std::string guard_table(const std::vector<RunReport>& runs) {
+    std::string out = header(runs);
+    const auto& names = runs.front().phase_names;
+    for (size_t p = 0; p < names.size(); ++p) {
+        std::vector<std::string> cells;
+        for (const auto& r : runs) cells.push_back(cell_failed(r.phase_failed[p], r.phase_requests[p]));
+        out += table_row(std::to_string(p + 1) + ". " + names[p] + " (failed / requests)", cells);
+    }
+    std::vector<std::string> total, blocked, wall;
+    for (const auto& r : runs) {
+        total.push_back("**" + cell_failed(r.failed, r.requests) + "**");
+        blocked.push_back(fmt_s(r.kill_blocked_seconds));
+        wall.push_back(fmt_s(r.seconds));
+    }
+    out += table_row("**total failed / requests**", total);
+    out += table_row("a SIGKILLed v1 blocked the contract for (lease expiry)", blocked);
+    out += table_row("duration of the run", wall);
+    return out;
+}
+
 // ------------------------------------------------------------------------------ assertions
 
 struct Verdict {
@@ -1496,6 +1673,15 @@ void judge_rolling(const std::vector<RunReport>& runs, const Config& cfg, Verdic
                      n + ": " + s.task + " was not DOWN in HAProxy before it exited (DOWN " + fmt_s(s.down_after) +
                          ", exit " + fmt_s(s.exit_after) + " after SIGTERM)");
         }
+    }
+}
+
+void judge_guard(const std::vector<RunReport>& runs, Verdict& v) {
+    for (const auto& r : runs) {
+        const std::string n = variant_name(r.variant);
+        v.expect(r.failed == 0, n + ": " + std::to_string(r.failed) + " failed requests (want 0)");
+        v.expect(r.requests > 0, n + ": no requests were sent");
+        for (const auto& p : r.guard_problems) v.expect(false, n + ": " + p);
     }
 }
 
@@ -1570,8 +1756,8 @@ int main(int argc, char** argv) {
     app.add_option("--readyprobe", cfg.readyprobe, "readyprobe binary")->required();
     app.add_option("--servers-sh", cfg.servers_sh, "scripts/servers.sh")->required();
     app.add_option("--haproxy", cfg.haproxy, "haproxy binary (default: found in /usr/sbin ...)");
-    app.add_option("--scenario", scenario, "rolling, contract-early or all")
-        ->check(CLI::IsMember({"rolling", "contract-early", "all"}));
+    app.add_option("--scenario", scenario, "rolling, contract-early, guard or all")
+        ->check(CLI::IsMember({"rolling", "contract-early", "guard", "all"}));
     app.add_option("--variants", variants, "embedded, sidecar, naive")
         ->delimiter(',')
         ->check(CLI::IsMember({"embedded", "sidecar", "naive"}));
@@ -1645,6 +1831,24 @@ int main(int argc, char** argv) {
                       contract_table(runs) + "\n";
             for (const auto& r : runs) {
                 if (r.variant != Variant::naive && !verdict.problems.empty()) dump_diagnostics(r);
+            }
+        }
+        if (scenario == "guard" || scenario == "all") {
+            std::vector<RunReport> runs;
+            for (Variant v : vs) {
+                if (v == Variant::naive) continue;  // no readyprobe, no lease
+                std::cout << "== guarded contract: v1 and v3 announce, " << variant_name(v) << "\n";
+                runs.push_back(guarded_contract(cfg, v, root));
+            }
+            if (runs.empty()) throw HarnessError("--scenario guard needs the embedded or sidecar variant");
+            judge_guard(runs, verdict);
+            for (const auto& r : runs) {
+                std::cout << "\n" << variant_name(r.variant) << ": what the guard said\n" << r.guard_notes;
+            }
+            tables += "Guarded contract (readyprobe guard, orders-service migrate --to 4), under load:\n\n" +
+                      guard_table(runs) + "\n";
+            for (const auto& r : runs) {
+                if (!verdict.problems.empty()) dump_diagnostics(r);
             }
         }
         std::cout << "\n" << tables;

@@ -1,0 +1,31 @@
+// The migration guard's check that a SQL file leaves transaction control to the guard.
+#include "guard_text.hpp"
+
+#include <catch2/catch.hpp>
+
+using readyprobe::detail::transaction_control;
+
+TEST_CASE("guard: a file that starts or ends a transaction is named, not bodies, strings or comments") {
+    CHECK(transaction_control("ALTER TABLE orders DROP COLUMN customer_name;") == "");
+    CHECK(transaction_control("BEGIN; ALTER TABLE orders DROP COLUMN x; COMMIT;") == "begin");
+    CHECK(transaction_control("ALTER TABLE t ADD c int;\ncommit;") == "commit");
+    CHECK(transaction_control("alter table t add c int; End;") == "end");
+    CHECK(transaction_control("ALTER TABLE t ADD c int;\n  START TRANSACTION;") == "start");
+    CHECK(transaction_control("ALTER TABLE t ADD c int; PREPARE TRANSACTION 'x';") == "prepare transaction");
+    CHECK(transaction_control("ALTER TABLE t ADD c int; ABORT") == "abort");
+    // Inside the transaction: allowed.
+    CHECK(transaction_control("SAVEPOINT a; ALTER TABLE t ADD c int; ROLLBACK TO SAVEPOINT a;") == "");
+    CHECK(transaction_control("SAVEPOINT a; rollback to a;") == "");
+    CHECK(transaction_control("PREPARE q AS SELECT 1;") == "");
+    // Not statement starts: bodies, strings, identifiers, comments.
+    CHECK(transaction_control("DO $$ BEGIN IF true THEN PERFORM 1; END IF; END $$;") == "");
+    CHECK(transaction_control("DO $body$ BEGIN PERFORM 1; COMMIT; END $body$;") == "");
+    CHECK(transaction_control("INSERT INTO t VALUES ('x; COMMIT; y');") == "");
+    CHECK(transaction_control("INSERT INTO t VALUES ('it''s; COMMIT');") == "");
+    CHECK(transaction_control("SELECT 1 AS \"a; commit\";") == "");
+    CHECK(transaction_control("-- BEGIN;\nALTER TABLE t ADD c int; /* ; COMMIT; /* nested */ ; END */") == "");
+    CHECK(transaction_control("ALTER TABLE t ADD c int; -- then\n  COMMIT;") == "commit");
+    CHECK(transaction_control("SELECT $1; COMMIT") == "commit");
+    CHECK(transaction_control("ALTER TABLE t ADD beginning int;") == "");
+    CHECK(transaction_control("") == "");
+}
