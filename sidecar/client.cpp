@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace readyprobe::cli {
@@ -16,9 +17,7 @@ namespace {
 
 struct Target {
     std::string scheme;  // http or https
-    std::string host;    // without IPv6 brackets
-    int port = 80;
-    std::string path;    // /path?query
+    RequestTarget to;    // host, port, base, /path?query (the query as written: Get() encodes it)
     std::string shown;   // the URL for messages, password masked
 };
 
@@ -32,20 +31,9 @@ Target split(const std::string& text, bool verbose = false) {
     }
     if (u.scheme != "http" && u.scheme != "https") throw ConfigError("URL", "must be http:// or https://");
     if (u.host.empty()) throw ConfigError("URL", "has no host");
-    Target t;
-    t.shown = u.redacted();
-    t.scheme = u.scheme;
-    t.host = u.host;
-    t.port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
-    t.path = u.path.empty() ? "/" : u.path;
+    std::string shown = u.redacted();  // as given: without the ?verbose added below
     if (verbose) ask_verbose(u.query);
-    for (std::size_t i = 0; i < u.query.size(); ++i) {
-        t.path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
-    }
-    for (const auto& [k, v] : u.secret_query) {
-        t.path += (t.path.find('?') == std::string::npos ? "?" : "&") + k + (v.empty() ? "" : "=" + v.reveal());
-    }
-    return t;
+    return {u.scheme, request_target(u), std::move(shown)};
 }
 
 httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& headers = {}) {
@@ -53,11 +41,9 @@ httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& h
     // "http://[...]" parsing takes only digits and colons in the brackets, not [fd00::a]).
     std::unique_ptr<httplib::Client> made;
     if (t.scheme == "http") {
-        made = std::make_unique<httplib::Client>(t.host, t.port);
+        made = std::make_unique<httplib::Client>(t.to.host, t.to.port);
     } else {
-        const bool v6 = t.host.find(':') != std::string::npos;
-        made = std::make_unique<httplib::Client>(t.scheme + "://" + (v6 ? "[" + t.host + "]" : t.host) + ":" +
-                                                 std::to_string(t.port));
+        made = std::make_unique<httplib::Client>(t.to.base);
     }
     httplib::Client& client = *made;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
@@ -65,7 +51,7 @@ httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& h
     client.set_read_timeout(ms);
     client.set_write_timeout(ms);
     client.set_keep_alive(false);
-    return client.Get(t.path, headers);
+    return client.Get(t.to.path, headers);
 }
 
 std::string describe(httplib::Error e) {

@@ -110,17 +110,12 @@ std::optional<Request> plan(const std::string& text) {
     // Any IPv6 literal: the core connects to host and port as they are too (client.cpp).
     const bool v6 = u.host.find(':') != std::string::npos;
     Request r;
-    r.shown = u.redacted();
-    r.host = u.host;
-    r.port = u.port ? u.port : 80;
-    std::string path = u.path.empty() ? "/" : u.path;
+    r.shown = u.redacted();  // as given: without the ?verbose added below
     readyprobe::cli::ask_verbose(u.query);
-    for (std::size_t i = 0; i < u.query.size(); ++i) {
-        path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
-    }
-    for (const auto& [k, v] : u.secret_query) {
-        path += (path.find('?') == std::string::npos ? "?" : "&") + k + (v.empty() ? "" : "=" + v.reveal());
-    }
+    const readyprobe::RequestTarget to = readyprobe::request_target(u);
+    r.host = to.host;
+    r.port = to.port;
+    const std::string& path = to.path;
     // cpp-httplib's encode_url(), which the core's request goes through (it stops at a NUL).
     std::string target;
     for (std::size_t i = 0; i < path.size() && path[i] != '\0'; ++i) {
