@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "check_line.hpp"
 #include "client_text.hpp"
+#include "plain_check.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -85,6 +87,18 @@ std::string local_url(const Environment& env, const std::string& path) {
 }
 
 int check(const std::string& url, Duration timeout) {
+    // A plain http:// answer first, with the same code as the `readyprobe` front
+    // (plain_check.hpp); cpp-httplib for https:// and for what that code leaves alone.
+    std::optional<CheckAnswer> plain;
+    try {
+        plain = plain_check(url, to_ms(timeout));
+    } catch (const std::exception&) {
+        plain.reset();
+    }
+    if (plain) {
+        std::cout << plain->line;
+        return plain->exit_code;
+    }
     const Target t = split(url, true);
     auto res = get(t, timeout);
     if (!res) {
