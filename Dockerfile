@@ -12,7 +12,8 @@
 # The test suite (tests/image/run.sh) has no registry: it builds from a debootstrap'ed Debian 12
 # imported as local/debian:12 (--build-arg BASE_IMAGE=local/debian:12).
 #
-# Stage 1 builds on Debian 12 with the same -dev packages as scripts/install-deps.sh.
+# Stage 1 builds on Debian 12 with the same -dev packages as scripts/install-deps.sh, less
+# libpqxx-dev: only examples/orders-service needs it, and the image is built without it.
 # Stage 2 is FROM scratch: the two binaries, exactly the shared libraries `ldd` says they need
 # (loader included), CA certificates, an /etc/passwd with the nonroot user and /tmp, all from the
 # build stage: one consistent Debian 12 set, no shell, no package manager.
@@ -23,12 +24,13 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      libcpp-httplib-dev libpqxx-dev libpq-dev libhiredis-dev libssl-dev libspdlog-dev \
+      libcpp-httplib-dev libpq-dev libhiredis-dev libssl-dev libspdlog-dev \
       nlohmann-json3-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DREADYPROBE_BUILD_TESTS=OFF \
+      -DREADYPROBE_BUILD_EXAMPLES=OFF \
  && cmake --build /build -j2 --target readyprobe readyprobe-core \
  && /build/sidecar/readyprobe --version
 # Two binaries: readyprobe (the small front: answers `check` itself, needs only libc) and

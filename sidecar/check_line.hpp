@@ -1,5 +1,5 @@
 // The line `readyprobe check` prints for an answer, shared by the core (client.cpp) and the front
-// (front.cpp), which must print the same bytes: header-only, the standard library only.
+// (plain_check.cpp, which both executables run): header-only, the standard library only.
 //
 // `check` asks for the verbose form (`?verbose`, added unless the URL has it) and folds it into
 // one line for an ECS health check's output, e.g.

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "check_line.hpp"
 #include "client_text.hpp"
+#include "plain_check.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace readyprobe::cli {
@@ -16,9 +19,7 @@ namespace {
 
 struct Target {
     std::string scheme;  // http or https
-    std::string host;    // without IPv6 brackets
-    int port = 80;
-    std::string path;    // /path?query
+    RequestTarget to;    // host, port, base, /path?query (the query as written: Get() encodes it)
     std::string shown;   // the URL for messages, password masked
 };
 
@@ -32,20 +33,9 @@ Target split(const std::string& text, bool verbose = false) {
     }
     if (u.scheme != "http" && u.scheme != "https") throw ConfigError("URL", "must be http:// or https://");
     if (u.host.empty()) throw ConfigError("URL", "has no host");
-    Target t;
-    t.shown = u.redacted();
-    t.scheme = u.scheme;
-    t.host = u.host;
-    t.port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
-    t.path = u.path.empty() ? "/" : u.path;
+    std::string shown = u.redacted();  // as given: without the ?verbose added below
     if (verbose) ask_verbose(u.query);
-    for (std::size_t i = 0; i < u.query.size(); ++i) {
-        t.path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
-    }
-    for (const auto& [k, v] : u.secret_query) {
-        t.path += (t.path.find('?') == std::string::npos ? "?" : "&") + k + (v.empty() ? "" : "=" + v.reveal());
-    }
-    return t;
+    return {u.scheme, request_target(u), std::move(shown)};
 }
 
 httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& headers = {}) {
@@ -53,11 +43,9 @@ httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& h
     // "http://[...]" parsing takes only digits and colons in the brackets, not [fd00::a]).
     std::unique_ptr<httplib::Client> made;
     if (t.scheme == "http") {
-        made = std::make_unique<httplib::Client>(t.host, t.port);
+        made = std::make_unique<httplib::Client>(t.to.host, t.to.port);
     } else {
-        const bool v6 = t.host.find(':') != std::string::npos;
-        made = std::make_unique<httplib::Client>(t.scheme + "://" + (v6 ? "[" + t.host + "]" : t.host) + ":" +
-                                                 std::to_string(t.port));
+        made = std::make_unique<httplib::Client>(t.to.base);
     }
     httplib::Client& client = *made;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
@@ -65,7 +53,7 @@ httplib::Result get(const Target& t, Duration timeout, const httplib::Headers& h
     client.set_read_timeout(ms);
     client.set_write_timeout(ms);
     client.set_keep_alive(false);
-    return client.Get(t.path, headers);
+    return client.Get(t.to.path, headers);
 }
 
 std::string describe(httplib::Error e) {
@@ -99,6 +87,18 @@ std::string local_url(const Environment& env, const std::string& path) {
 }
 
 int check(const std::string& url, Duration timeout) {
+    // A plain http:// answer first, with the same code as the `readyprobe` front
+    // (plain_check.hpp); cpp-httplib for https:// and for what that code leaves alone.
+    std::optional<CheckAnswer> plain;
+    try {
+        plain = plain_check(url, to_ms(timeout));
+    } catch (const std::exception&) {
+        plain.reset();
+    }
+    if (plain) {
+        std::cout << plain->line;
+        return plain->exit_code;
+    }
     const Target t = split(url, true);
     auto res = get(t, timeout);
     if (!res) {

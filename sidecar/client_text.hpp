@@ -1,5 +1,5 @@
 // What `readyprobe check` prints and where it connects by default, shared by the core
-// (client.cpp) and the front (front.cpp), which must agree: header-only, no dependencies.
+// (client.cpp) and the front (front_main.cpp), which must agree: header-only, no dependencies.
 #pragma once
 
 #include <algorithm>

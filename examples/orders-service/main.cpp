@@ -18,12 +18,10 @@
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 namespace {
 
@@ -160,12 +158,6 @@ int serve(const std::string& database_url, const std::string& version_name) {
     // in-flight requests and all. Everything else (the /orders handlers) is the same.
     const bool naive = env_or("ORDERS_NAIVE_HEALTH", "") == "1";
 
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    if (!naive) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
     // The probe: the operator's READYPROBE_CHECK_* checks, plus the schema this version needs.
     readyprobe::Prober prober;
     readyprobe::add_checks(prober, settings.checks);
@@ -179,22 +171,31 @@ int serve(const std::string& database_url, const std::string& version_name) {
     prober.add("schema", readyprobe::make_check(schema), schema.schedule);
 
     Pool pool(database_url, 8);
-    httplib::Server server;
-    // readyprobe's server settings (applied at bind time, in the naive baseline too: only /health
-    // differs), with an application's timeouts: request bodies may arrive in several segments
-    // and keep-alive connections may idle between requests (cpp-httplib's 5 s defaults).
-    readyprobe::ServerTuning tuning;
-    tuning.max_body = 64 * 1024;
-    tuning.read_timeout_ms = 5000;
-    tuning.write_timeout_s = 5;
-    tuning.keep_alive_s = 5;
+    // The library's serving lifecycle (readyprobe/serve.hpp): the probe endpoints mounted beside
+    // /orders, readyprobe's server settings with an application's timeouts (request bodies may
+    // arrive in several segments, keep-alive connections may idle between requests: cpp-httplib's
+    // 5 s defaults), and the drain on SIGTERM.
+    readyprobe::ServeOptions options;
+    options.host = host;
+    options.port = port;
+    options.drain = settings.drain;
+    options.endpoints.details = settings.details;
+    options.tuning.max_body = 64 * 1024;
+    options.tuning.read_timeout = std::chrono::seconds(5);
+    options.tuning.write_timeout = std::chrono::seconds(5);
+    options.tuning.keep_alive = std::chrono::seconds(5);
+    // The naive baseline has a plain server with the same settings (applied at bind time) and the
+    // same /orders routes: only /health and SIGTERM differ.
+    std::optional<readyprobe::Service> service;
+    httplib::Server naive_server;
     if (naive) {
-        server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+        naive_server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
             res.set_content("ok\n", "text/plain");
         });
     } else {
-        readyprobe::mount(server, prober, {settings.details, ""});
+        service.emplace(prober, options);  // blocks SIGTERM/SIGINT before any thread starts
     }
+    httplib::Server& server = naive ? naive_server : service->server();
 
     server.Post("/orders", [&](const httplib::Request& req, httplib::Response& res) {
         nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
@@ -250,7 +251,7 @@ int serve(const std::string& database_url, const std::string& version_name) {
         }
     });
 
-    if (!readyprobe::tune_and_bind(server, host, port, tuning)) {
+    if (!(naive ? readyprobe::tune_and_bind(server, host, port, options.tuning) : service->bind())) {
         std::cerr << "orders-service: ORDERS_LISTEN: cannot listen on " << listen << "\n";
         return kExitUsage;
     }
@@ -259,24 +260,10 @@ int serve(const std::string& database_url, const std::string& version_name) {
         server.listen_after_bind();
         return 0;
     }
-    prober.start();
     spdlog::info("orders-service {} listening on {}", version.name, listen);
-
-    std::thread signal_thread([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        // Readiness fails at once; requests keep being served while the load balancer notices,
-        // then the server stops (in-flight requests finish) and the process exits 0.
-        prober.drain();
-        spdlog::info("draining for {} ms", readyprobe::to_ms(settings.drain));
-        std::this_thread::sleep_for(settings.drain);
-        server.stop();
-    });
-    server.listen_after_bind();
-    signal_thread.join();
-    prober.stop();
-    spdlog::info("stopped");
-    return 0;
+    // Readiness fails at once on SIGTERM; requests keep being served while the load balancer
+    // notices, then the server stops (in-flight requests finish) and the process exits 0.
+    return service->run();
 }
 
 // The batch pause and size of the backfill (migration 3), from ORDERS_MIGRATE_BATCH_PAUSE (a

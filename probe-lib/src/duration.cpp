@@ -1,6 +1,7 @@
 // Durations as written in the configuration and on the command line: 500ms, 2s, 1.5m, 1h.
-// Compiled into the library and, on its own, into the `readyprobe` front (sidecar/front.cpp),
-// so both read `--timeout` the same way: keep it free of other dependencies.
+// Part of the library and, through the readyprobe_url object library, of the `readyprobe` front
+// (sidecar/front_main.cpp), so both read `--timeout` the same way: keep it free of other
+// dependencies.
 #include <readyprobe/config.hpp>
 
 #include "text.hpp"

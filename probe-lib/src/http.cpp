@@ -189,9 +189,10 @@ bool tune_and_bind(httplib::Server& server, const std::string& host, int port, c
     server.new_task_queue = [workers, nice] { return new NicedThreadPool(workers, nice); };
     server.set_tcp_nodelay(true);
     server.set_keep_alive_max_count(tuning.keep_alive_max_requests);
-    server.set_keep_alive_timeout(tuning.keep_alive_s);
-    server.set_read_timeout(tuning.read_timeout_ms / 1000, (tuning.read_timeout_ms % 1000) * 1000);
-    server.set_write_timeout(tuning.write_timeout_s, 0);
+    // Keep-alive is whole seconds in cpp-httplib: rounded up, so it is never shorter than asked.
+    server.set_keep_alive_timeout(static_cast<time_t>(std::chrono::ceil<std::chrono::seconds>(tuning.keep_alive).count()));
+    server.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(tuning.read_timeout));
+    server.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(tuning.write_timeout));
     server.set_payload_max_length(tuning.max_body);
     // SO_REUSEADDR (a restart binds over TIME_WAIT) but not cpp-httplib's default SO_REUSEPORT,
     // with which a second instance on the same port binds without an error and the kernel splits

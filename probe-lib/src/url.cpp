@@ -311,6 +311,26 @@ Url parse_url(const std::string& text) {
     return url;
 }
 
+RequestTarget request_target(const Url& url, std::string (*encode)(const std::string&)) {
+    RequestTarget t;
+    t.host = url.host;
+    t.port = url.port ? url.port : (url.scheme == "https" ? 443 : 80);
+    const bool v6 = t.host.find(':') != std::string::npos;
+    t.base = url.scheme + "://" + (v6 ? "[" + t.host + "]" : t.host) + ":" + std::to_string(t.port);
+    t.path = url.path.empty() ? "/" : url.path;
+    const auto add = [&](const std::string& key, const std::string& value) {
+        t.path += t.path.find('?') == std::string::npos ? "?" : "&";
+        if (encode) {
+            t.path += encode(key) + "=" + encode(value);
+        } else {
+            t.path += key + (value.empty() ? "" : "=" + value);
+        }
+    };
+    for (const auto& [key, value] : url.query) add(key, value);
+    for (const auto& [key, value] : url.secret_query) add(key, value.reveal());
+    return t;
+}
+
 std::string Url::authority() const {
     std::string out = !host.empty() && host[0] != '/' && host.find(':') != std::string::npos ? "[" + host + "]" : host;
     if (port != 0) out += ":" + std::to_string(port);

@@ -1,4 +1,4 @@
-// `readyprobe check`: the small front (sidecar/front.cpp) answers a plain http:// check itself and
+// `readyprobe check`: the small front (sidecar/front_main.cpp) answers a plain http:// check itself and
 // execs readyprobe-core for everything else. Whatever it does, users see what the core prints.
 #include "support.hpp"
 

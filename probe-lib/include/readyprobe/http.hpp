@@ -1,11 +1,12 @@
 // The contract's endpoints, for the sidecar and for applications that embed the probe.
 #pragma once
 
+#include <readyprobe/clock.hpp>
 #include <readyprobe/prober.hpp>
 #include <readyprobe/render.hpp>
 
+#include <chrono>
 #include <cstddef>
-#include <ctime>
 #include <string>
 
 namespace httplib {
@@ -16,7 +17,9 @@ struct Response;
 
 namespace readyprobe {
 
+// Set by name: `EndpointOptions e; e.details = settings.details;`.
 struct EndpointOptions {
+    // What responses reveal (READYPROBE_DETAILS).
     Details details = Details::status;
     // Serve the endpoints under this prefix ("/probe" -> "/probe/health"); empty: at the root.
     std::string prefix;
@@ -50,12 +53,12 @@ struct ServerTuning {
     int worker_nice = 10;
     // A slow sender (slowloris) holds a worker until it pauses longer than this between two
     // reads of one request. A prober's request arrives in one segment.
-    long read_timeout_ms = 100;
+    Duration read_timeout = std::chrono::milliseconds(100);
     // A client that does not read its (small) response for this long is dropped.
-    std::time_t write_timeout_s = 1;
+    Duration write_timeout = std::chrono::seconds(1);
     // Idle keep-alive connections (and ones that never send) hold a worker this long; whole
-    // seconds in cpp-httplib, 1 is the shortest above "close after ~10 ms".
-    std::time_t keep_alive_s = 1;
+    // seconds in cpp-httplib (rounded up here), 1 s is the shortest above "close after ~10 ms".
+    Duration keep_alive = std::chrono::seconds(1);
     // A busy keep-alive client gives its worker back after this many requests (it reconnects:
     // ~1 % more connections), so the probe never waits long behind back-to-back clients.
     std::size_t keep_alive_max_requests = 100;
@@ -71,7 +74,7 @@ struct ServerTuning {
 // binding failed (errno is kept; 0 when the host name did not resolve). It replaces the task
 // queue, the timeouts, keep-alive and payload limits, TCP_NODELAY and the socket options
 // (SO_REUSEADDR only: no SO_REUSEPORT, so a second instance on the port fails to bind); handlers,
-// routes and other settings are left as they are.
+// routes and other settings are left as they are. ServeOptions (serve.hpp) does this for you.
 bool tune_and_bind(httplib::Server& server, const std::string& host, int port, const ServerTuning& tuning = {});
 
 }  // namespace readyprobe

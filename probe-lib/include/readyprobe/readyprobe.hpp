@@ -11,6 +11,7 @@
 #include <readyprobe/prober.hpp>
 #include <readyprobe/render.hpp>
 #include <readyprobe/secret.hpp>
+#include <readyprobe/serve.hpp>
 #include <readyprobe/snapshot.hpp>
 #include <readyprobe/url.hpp>
 #include <readyprobe/version.hpp>

@@ -113,8 +113,12 @@ struct Snapshot {
 enum class Verdict { ready, degraded, not_ready, draining };
 const char* to_string(Verdict v);
 
+// One check's line in a GroupResult. Lifetime: `state` points into the Snapshot that evaluate()
+// or evaluate_check() was given, so a GroupResult is valid only while that Snapshot lives: keep
+// the shared_ptr from Prober::snapshot() for as long as the result is used (as the HTTP handler
+// does, one snapshot per request), and never store a GroupResult beyond it.
 struct CheckLine {
-    const CheckState* state;
+    const CheckState* state;  // not owned: see above
     CheckStatus status;  // effective
     bool stale;
     bool excluded;

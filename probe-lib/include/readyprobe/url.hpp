@@ -47,6 +47,22 @@ struct Url {
 // Throws std::invalid_argument with a message that never contains the password.
 Url parse_url(const std::string& text);
 
+// Where an http:// or https:// URL sends a request and what it asks for: the one place that
+// builds them (the HTTP check, `readyprobe check` and `status`, the `readyprobe` front).
+struct RequestTarget {
+    std::string host;  // without IPv6 brackets (connect to host and port as they are)
+    int port = 0;      // the URL's port, else the scheme's default (80, 443)
+    std::string base;  // scheme://host:port, an IPv6 host in brackets: cpp-httplib's Client(base)
+    // The path ("/" when the URL has none) and the query, with the secret parameters (they are in
+    // the request, never in a printout): do not log it.
+    std::string path;
+};
+
+// `encode` null: keys and values as written, `key` alone for an empty value (for a client that
+// encodes the whole target itself, as cpp-httplib's Client::Get does); otherwise every key and
+// value goes through `encode` and each pair is `key=value`.
+RequestTarget request_target(const Url& url, std::string (*encode)(const std::string&) = nullptr);
+
 std::string percent_decode(const std::string& text);
 
 // Whether a query parameter holds a secret: its name contains "password" in any case.

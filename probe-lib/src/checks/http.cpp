@@ -15,21 +15,11 @@ namespace {
 class HttpCheck final : public Check {
 public:
     explicit HttpCheck(const CheckSpec& spec) : spec_(spec) {
-        const Url& u = spec.url;
-        const int port = u.port ? u.port : (u.scheme == "https" ? 443 : 80);
-        base_ = u.scheme + "://" + (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) +
-                ":" + std::to_string(port);
-        target_ = u.path.empty() ? "/" : u.path;
-        for (std::size_t i = 0; i < u.query.size(); ++i) {
-            target_ += (i == 0 ? "?" : "&") + httplib::detail::encode_query_param(u.query[i].first) +
-                       "=" + httplib::detail::encode_query_param(u.query[i].second);
-        }
-        // Parameters named like passwords are kept out of u.query (so out of every printout),
+        // Parameters named like passwords are kept out of url.query (so out of every printout),
         // not out of the request.
-        for (const auto& [k, v] : u.secret_query) {
-            target_ += (target_.find('?') == std::string::npos ? "?" : "&") +
-                       httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v.reveal());
-        }
+        const RequestTarget t = request_target(spec.url, httplib::detail::encode_query_param);
+        base_ = t.base;
+        target_ = t.path;
     }
 
     std::string kind() const override { return "http"; }

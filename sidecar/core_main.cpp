@@ -1,4 +1,5 @@
-// readyprobe: the sidecar executable. Thin: the CLI, then the library does the work.
+// readyprobe-core: the full sidecar (what `readyprobe` execs for everything but a plain `check`,
+// see front_main.cpp). Thin: the CLI, then the library does the work.
 #include "commands.hpp"
 
 #include <readyprobe/lease.hpp>

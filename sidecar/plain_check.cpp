@@ -1,26 +1,10 @@
-// readyprobe: the executable users run. It answers the common ECS health check,
-// `readyprobe check [http://URL] [--timeout D]`, by itself and execs readyprobe-core (the full
-// sidecar: serve, wait, status, config, https, --help, every error message) for everything else.
-//
-// Why this file exists: `check` runs every few seconds in every task, and the full binary spends
-// most of its start-up in the dynamic loader (36 shared libraries: libpq's Kerberos/LDAP/GnuTLS
-// chain, and Debian's libcpp-httplib.so, a split header whose implementation loads OpenSSL,
-// brotli and zlib even for plain http://). So this front loads only libc (libstdc++ is linked
-// in) and does its one plain-HTTP GET on a raw socket: the deliberate exception to "HTTP goes
-// through cpp-httplib". It prints and returns what the core's `check` (sidecar/client.cpp on
-// cpp-httplib 0.11.4) does for the same answer; whatever it cannot judge with certainty (an
-// option or value it does not know, https://, a response it would have to decode, such as a
-// chunked one) it hands to the core with the same argv, so messages and exit codes stay the
-// core's. exec keeps the PID: ECS signals `serve`. Known differences: --timeout bounds the whole
-// GET here (connect, send and each read in the core), so a server trickling its answer slower
-// than that fails here and may pass there; a response handed over after it was read costs a
-// second GET (the core's), up to twice the timeout in all; the request says
-// `User-Agent: readyprobe/<version>` and brackets an IPv6 Host.
-#include <readyprobe/config.hpp>
-#include <readyprobe/url.hpp>
+// The plain-http GET of `readyprobe check` (plain_check.hpp says who uses it and why). The
+// standard library, libc and the URL parser only: the front links nothing else.
+#include "plain_check.hpp"
 
 #include "check_line.hpp"
-#include "client_text.hpp"
+
+#include <readyprobe/url.hpp>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -29,7 +13,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -37,58 +20,15 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <stdexcept>
-#include <string>
 
+namespace readyprobe::cli {
 namespace {
 
-constexpr int kExitBadUsage = 2;
-// A response bigger than this (headers or body) is left to the core.
+// A response bigger than this (headers or body) is left to cpp-httplib.
 constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
-
-// ----------------------------------------------------------------------------- delegation
-
-std::string self_path() {
-    char buf[PATH_MAX];
-    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
-    // No /proc (a bare chroot): the path execve was given.
-    const auto* execfn = reinterpret_cast<const char*>(::getauxval(AT_EXECFN));
-    return execfn ? execfn : "readyprobe";
-}
-
-[[noreturn]] void delegate(char** argv) {
-    const std::string exe = self_path();
-    const auto slash = exe.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "" : exe.substr(0, slash);
-    const std::string candidates[] = {dir + "/readyprobe-core", dir + "/../libexec/readyprobe/readyprobe-core"};
-    for (const std::string& core : candidates) {
-        if (::access(core.c_str(), X_OK) == 0) {
-            ::execv(core.c_str(), argv);
-            std::fprintf(stderr, "readyprobe: cannot run %s: %s\n", core.c_str(), std::strerror(errno));
-            std::exit(kExitBadUsage);
-        }
-    }
-    std::fprintf(stderr, "readyprobe: cannot find readyprobe-core next to %s or in %s/../libexec/readyprobe\n",
-                 exe.c_str(), dir.c_str());
-    std::exit(kExitBadUsage);
-}
-
-// ------------------------------------------------------------------------------ arguments
-
-// The core's parse_duration (compiled in), in ms; nothing when the core must reject the value.
-std::optional<long long> duration_ms(const std::string& text) {
-    try {
-        const long long ms = readyprobe::to_ms(readyprobe::parse_duration(text));
-        if (ms >= 1) return ms;
-    } catch (const std::invalid_argument&) {
-    }
-    return std::nullopt;
-}
 
 struct Request {
     std::string shown;  // the URL for messages, password masked
@@ -97,8 +37,8 @@ struct Request {
     std::string head;   // the request line and headers
 };
 
-// What the core's split() and cpp-httplib's Client would do with the URL; nothing when the core
-// must decide (a bad URL, not http://).
+// The request for a plain http:// URL; nothing for any other (a bad URL, https://): cpp-httplib's
+// client decides those.
 std::optional<Request> plan(const std::string& text) {
     readyprobe::Url u;
     try {
@@ -107,21 +47,17 @@ std::optional<Request> plan(const std::string& text) {
         return std::nullopt;
     }
     if (u.scheme != "http" || u.host.empty()) return std::nullopt;
-    // Any IPv6 literal: the core connects to host and port as they are too (client.cpp).
+    // Any IPv6 literal: host and port as they are (cpp-httplib 0.11's URL parsing takes fewer).
     const bool v6 = u.host.find(':') != std::string::npos;
     Request r;
-    r.shown = u.redacted();
-    r.host = u.host;
-    r.port = u.port ? u.port : 80;
-    std::string path = u.path.empty() ? "/" : u.path;
-    readyprobe::cli::ask_verbose(u.query);
-    for (std::size_t i = 0; i < u.query.size(); ++i) {
-        path += (i == 0 ? "?" : "&") + u.query[i].first + (u.query[i].second.empty() ? "" : "=" + u.query[i].second);
-    }
-    for (const auto& [k, v] : u.secret_query) {
-        path += (path.find('?') == std::string::npos ? "?" : "&") + k + (v.empty() ? "" : "=" + v.reveal());
-    }
-    // cpp-httplib's encode_url(), which the core's request goes through (it stops at a NUL).
+    r.shown = u.redacted();  // as given: without the ?verbose added below
+    ask_verbose(u.query);
+    const readyprobe::RequestTarget to = readyprobe::request_target(u);
+    r.host = to.host;
+    r.port = to.port;
+    const std::string& path = to.path;
+    // The target percent-encoded where HTTP requires it (as cpp-httplib's encode_url() does for
+    // the requests of `status`), up to a NUL.
     std::string target;
     for (std::size_t i = 0; i < path.size() && path[i] != '\0'; ++i) {
         const auto c = static_cast<unsigned char>(path[i]);
@@ -149,6 +85,7 @@ std::optional<Request> plan(const std::string& text) {
              "\r\nAccept: */*\r\nConnection: close\r\n\r\n";
     return r;
 }
+
 
 // ------------------------------------------------------------------------------------ GET
 
@@ -198,7 +135,7 @@ struct Answer {
     std::string body;
 };
 
-// Connects like cpp-httplib: every address getaddrinfo gives, in order; the last one's error wins.
+// Every address getaddrinfo gives, in order; the last one's error wins.
 Outcome connect_to(const Request& r, long long deadline, Fd& sock) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -255,7 +192,7 @@ bool iequals(const std::string& a, const char* b) {
     return true;
 }
 
-// "HTTP/1.[01] DDD[ reason]": cpp-httplib's status-line regex, CRLF already removed.
+// "HTTP/1.[01] DDD[ reason]", CRLF already removed; anything else is left to cpp-httplib.
 std::optional<int> status_of(const std::string& line) {
     if (line.size() < 12 || line.compare(0, 7, "HTTP/1.") != 0 || (line[7] != '0' && line[7] != '1') ||
         line[8] != ' ') {
@@ -310,8 +247,8 @@ Answer get(const Request& r, long long deadline) {
     while ((end = data.find("\r\n\r\n")) == std::string::npos) {
         if (data.size() > kMaxHeaderBytes) return {Outcome::Delegate, 0, {}};
         if (more() <= 0) {
-            // cpp-httplib also ends the headers at a CRLF line after LF-only lines: those are
-            // the core's to judge; anything else cut short is "no response" there too.
+            // Headers with LF-only lines are left to cpp-httplib; anything else cut short is
+            // "no response".
             for (std::size_t lf = data.find('\n'); lf != std::string::npos; lf = data.find('\n', lf + 1)) {
                 if (lf == 0 || data[lf - 1] != '\r') return {Outcome::Delegate, 0, {}};
             }
@@ -320,12 +257,12 @@ Answer get(const Request& r, long long deadline) {
     }
     if (end + 4 > kMaxHeaderBytes) return {Outcome::Delegate, 0, {}};
 
-    // Status line and headers, every line CRLF-terminated (an LF-only line is the core's).
+    // Status line and headers, every line CRLF-terminated (an LF-only line: cpp-httplib's).
     const std::string head = data.substr(0, end + 2);
     std::size_t pos = head.find("\r\n");
     if (head.find('\n') != pos + 1) return {Outcome::Delegate, 0, {}};
     const auto status = status_of(head.substr(0, pos));
-    if (!status || *status < 200) return {Outcome::Delegate, 0, {}};  // 1xx, garbage: the core
+    if (!status || *status < 200) return {Outcome::Delegate, 0, {}};  // 1xx, garbage: cpp-httplib
     std::optional<std::size_t> content_length;
     for (pos += 2; pos < head.size();) {
         const std::size_t eol = head.find("\r\n", pos);
@@ -381,61 +318,23 @@ Answer get(const Request& r, long long deadline) {
 }
 
 // `check [URL] [--timeout D]`; nothing when the core must run instead.
-std::optional<int> check(int argc, char** argv) {
-    std::optional<std::string> url;
-    std::optional<std::string> timeout;
-    for (int i = 2; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--timeout" && i + 1 < argc && !timeout) {
-            timeout = argv[++i];
-        } else if (arg.compare(0, 10, "--timeout=") == 0 && !timeout) {
-            timeout = arg.substr(10);
-        } else if (!arg.empty() && arg[0] != '-' && !url) {
-            url = arg;
-        } else {
-            return std::nullopt;
-        }
-    }
-    const auto ms = duration_ms(timeout.value_or("2s"));
-    if (!ms) return std::nullopt;
-    if (!url) {
-        url = readyprobe::cli::local_url_for(std::getenv("READYPROBE_LISTEN"), "/startupz");
-    }
-    const auto request = plan(*url);
-    if (!request) return std::nullopt;
+}  // namespace
 
-    const Answer a = get(*request, now_ms() + *ms);
+std::optional<CheckAnswer> plain_check(const std::string& url, long long timeout_ms) {
+    if (timeout_ms < 1) return std::nullopt;
+    const auto request = plan(url);
+    if (!request) return std::nullopt;
+    const Answer a = get(*request, now_ms() + timeout_ms);
     std::string line;
     switch (a.outcome) {
         case Outcome::Delegate: return std::nullopt;
-        case Outcome::Answered:
-            line = readyprobe::cli::check_line(a.status, a.body);
-            std::fwrite(line.data(), 1, line.size(), stdout);
-            return a.status >= 200 && a.status < 300 ? 0 : 1;
+        case Outcome::Answered: return CheckAnswer{a.status >= 200 && a.status < 300 ? 0 : 1, check_line(a.status, a.body)};
         case Outcome::CannotConnect: line = "cannot connect"; break;
         case Outcome::ConnectTimeout: line = "connect timed out"; break;
         case Outcome::NoResponse: line = "no response (timed out or connection closed)"; break;
         case Outcome::WriteFailed: line = "request failed (Write)"; break;
     }
-    line = request->shown + ": " + line + "\n";
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    return 1;
+    return CheckAnswer{1, request->shown + ": " + line + "\n"};
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    if (argc >= 2 && std::strcmp(argv[1], "check") == 0) {
-        std::optional<int> code;
-        try {
-            code = check(argc, argv);
-        } catch (const std::exception&) {
-            code.reset();  // e.g. out of memory: let the core try
-        }
-        if (code) {
-            std::fflush(stdout);
-            return *code;
-        }
-    }
-    delegate(argv);
-}
+}  // namespace readyprobe::cli
