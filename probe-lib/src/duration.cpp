@@ -1,7 +1,7 @@
 // Durations as written in the configuration and on the command line: 500ms, 2s, 1.5m, 1h.
 // Compiled into the library and, on its own, into the `readyprobe` front (sidecar/front.cpp),
 // so both read `--timeout` the same way: keep it free of other dependencies.
-#include <readyprobe/config.hpp>
+#include <readyprobe/duration.hpp>
 
 #include "text.hpp"
 
@@ -13,6 +13,8 @@ namespace readyprobe {
 
 using detail::shown;
 using detail::trim;
+
+using Duration = std::chrono::steady_clock::duration;
 
 Duration parse_duration(const std::string& input) {
     const std::string text = trim(input);
@@ -55,7 +57,7 @@ Duration parse_duration(const std::string& input) {
 }
 
 std::string format_duration(Duration d) {
-    const long long ms = to_ms(d);
+    const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
     return std::to_string(ms) + "ms";
 }

@@ -1,5 +1,7 @@
+#include <readyprobe/checks.hpp>
 #include <readyprobe/log.hpp>
 #include <readyprobe/prober.hpp>
+#include <readyprobe/snapshot.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -417,5 +419,9 @@ std::shared_ptr<const Snapshot> Prober::snapshot() const {
 }
 
 TimePoint Prober::now() const { return impl_->stamp(); }
+
+void add_checks(Prober& prober, const std::vector<CheckSpec>& specs) {
+    for (const auto& spec : specs) prober.add(spec.name, make_check(spec), spec.schedule);
+}
 
 }  // namespace readyprobe

@@ -4,10 +4,6 @@
 
 namespace readyprobe {
 
-bool Schedule::in_group(const std::string& group) const {
-    return std::find(groups.begin(), groups.end(), group) != groups.end();
-}
-
 const char* to_string(CheckStatus s) {
     switch (s) {
         case CheckStatus::up: return "up";

@@ -1,7 +1,7 @@
 // The Check interface: one object per dependency, run on its own schedule by the Prober.
 #pragma once
 
-#include <readyprobe/clock.hpp>
+#include <readyprobe/spec.hpp>
 
 #include <functional>
 #include <memory>
@@ -9,9 +9,6 @@
 #include <vector>
 
 namespace readyprobe {
-
-// A check must return by this time point; the Prober enforces it if the check does not.
-using Deadline = TimePoint;
 
 struct Result {
     bool ok = false;

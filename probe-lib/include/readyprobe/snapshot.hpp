@@ -3,7 +3,7 @@
 #pragma once
 
 #include <readyprobe/check.hpp>
-#include <readyprobe/clock.hpp>
+#include <readyprobe/spec.hpp>
 
 #include <array>
 #include <chrono>
@@ -14,21 +14,6 @@
 #include <vector>
 
 namespace readyprobe {
-
-struct Schedule {
-    Duration interval = std::chrono::seconds(2);
-    // While a check is changing (a result disagrees with its status, before RISE/FALL) it runs
-    // this often, so the thresholds are crossed in well under a second; while it is down it
-    // retries from this, backing off (see next_run_delay).
-    Duration fast_interval = std::chrono::milliseconds(300);
-    Duration timeout = std::chrono::seconds(1);
-    int rise = 1;  // consecutive passes to turn up
-    int fall = 2;  // consecutive failures to turn down
-    std::vector<std::string> groups{"ready", "startup"};
-    bool critical = true;
-
-    bool in_group(const std::string& group) const;
-};
 
 enum class CheckStatus { unknown, up, down };
 const char* to_string(CheckStatus s);

@@ -2,7 +2,6 @@
 #include "io.hpp"
 
 #include <readyprobe/checks.hpp>
-#include <readyprobe/prober.hpp>
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -113,10 +112,6 @@ std::unique_ptr<Check> make_check(const CheckSpec& spec) {
     if (spec.kind == "tcp") return make_tcp_check(spec);
     if (spec.kind == "file") return make_file_check(spec);
     throw std::invalid_argument("no check kind " + spec.kind);
-}
-
-void add_checks(Prober& prober, const std::vector<CheckSpec>& specs) {
-    for (const auto& spec : specs) prober.add(spec.name, make_check(spec), spec.schedule);
 }
 
 }  // namespace readyprobe
