@@ -1,17 +1,12 @@
 #include <readyprobe/config.hpp>
 
-#include "checks/io.hpp"
-#include "checks/lease.hpp"
-#include "checks/migration.hpp"
+#include "kind.hpp"
 #include "text.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -27,12 +22,36 @@ using detail::trim;
 constexpr const char* kPrefix = "READYPROBE_";
 constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
 
-// Per-check option words, as in READYPROBE_CHECK_<NAME>_<OPTION>.
+using detail::Kind;
+using detail::KindOption;
+using Raw = detail::RawOption;
+
+// The options every check has, with their places in the listing (kind.hpp's KindOption::listed);
+// each kind's own options are in its Kind (src/checks/registry.cpp lists the kinds).
+const std::vector<std::pair<std::string, int>> kCommonOptions = {
+    {"INTERVAL", 0}, {"TIMEOUT", 1}, {"RISE", 2},     {"FALL", 3},
+    {"GROUPS", 4},   {"CRITICAL", 5}, {"PASSWORD", 6}, {"FAST_INTERVAL", 12}};
+
+// Every option word, as in READYPROBE_CHECK_<NAME>_<OPTION>, in listing order.
 // FAST_INTERVAL ends in INTERVAL: the longest word that ends a variable wins.
-const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
-                                           "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
-                                           "POOL",     "MIGRATION", "MIGRATION_DIR", "REQUIRE",
-                                           "FAST_INTERVAL", "CA_FILE", "ANNOUNCE"};
+const std::vector<std::string>& option_words() {
+    static const std::vector<std::string> words = [] {
+        std::vector<std::pair<int, std::string>> all;
+        for (const auto& [word, listed] : kCommonOptions) all.emplace_back(listed, word);
+        for (const Kind* kind : detail::kinds()) {
+            for (const auto& o : kind->options) {
+                if (std::none_of(all.begin(), all.end(), [&](const auto& a) { return a.second == o.word; })) {
+                    all.emplace_back(o.listed, o.word);
+                }
+            }
+        }
+        std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<std::string> out;
+        for (const auto& a : all) out.push_back(a.second);
+        return out;
+    }();
+    return words;
+}
 
 const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "FAST_INTERVAL", "TIMEOUT",   "RISE",
                                            "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
@@ -69,15 +88,9 @@ std::vector<std::string> split(const std::string& text, char sep) {
     return out;
 }
 
-// One raw setting with where it came from, for error messages.
-struct Raw {
-    std::string value;
-    std::string where;
-};
-
 struct RawCheck {
     std::optional<Raw> url;
-    std::map<std::string, Raw> options;  // option word (upper-case) -> value
+    detail::RawOptions options;  // option word (upper-case) -> value
 };
 
 struct RawConfig {
@@ -146,11 +159,11 @@ void load_json(const std::string& path, RawConfig& raw) {
                     if (opt == "url") {
                         if (!v.is_string()) throw ConfigError(ow, "must be a string");
                         rc.url = Raw{v.get<std::string>(), ow};
-                    } else if (contains(kOptions, upper(opt)) && opt == lower(opt)) {
+                    } else if (contains(option_words(), upper(opt)) && opt == lower(opt)) {
                         rc.options[upper(opt)] = Raw{json_scalar(v, ow), ow};
                     } else {
                         throw ConfigError(ow, "unknown key (known: url, " +
-                                                  lower(join(kOptions, ", ")) + ")");
+                                                  lower(join(option_words(), ", ")) + ")");
                     }
                 }
                 if (!rc.url) throw ConfigError(cw + ".url", "missing");
@@ -173,7 +186,7 @@ void load_env(const Environment& env, RawConfig& raw, const LoadOptions& options
         if (key.compare(0, check_prefix.size(), check_prefix) == 0) {
             const std::string rest = key.substr(check_prefix.size());
             bool is_option = false;
-            for (const auto& word : kOptions) {
+            for (const auto& word : option_words()) {
                 const std::string suffix = "_" + word;
                 if (rest.size() > suffix.size() &&
                     rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
@@ -209,14 +222,14 @@ void load_env(const Environment& env, RawConfig& raw, const LoadOptions& options
             if (other != name && name.compare(0, other.size() + 1, other + "_") == 0) {
                 throw ConfigError(url.where, "unknown option " + upper(name.substr(other.size() + 1)) +
                                                  " for check " + other + " (options: " +
-                                                 join(kOptions, ", ") + ")");
+                                                 join(option_words(), ", ") + ")");
             }
         }
         for (const auto& [other, unused] : raw.checks) {
             if (name.compare(0, other.size() + 1, other + "_") == 0) {
                 throw ConfigError(url.where, "unknown option " + upper(name.substr(other.size() + 1)) +
                                                  " for check " + other + " (options: " +
-                                                 join(kOptions, ", ") + ")");
+                                                 join(option_words(), ", ") + ")");
             }
         }
     }
@@ -228,7 +241,7 @@ void load_env(const Environment& env, RawConfig& raw, const LoadOptions& options
     for (const auto& [key, value] : opts) {
         const std::string rest = key.substr(check_prefix.size());
         // The longest option word that ends the variable wins (INTERVAL ends FAST_INTERVAL).
-        std::vector<std::string> words = kOptions;
+        std::vector<std::string> words = option_words();
         std::sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
         for (const auto& word : words) {
             const std::string suffix = "_" + word;
@@ -318,38 +331,72 @@ void parse_listen(const Raw& raw, Settings& s) {
     s.listen_port = std::stoi(port);
 }
 
-// CA_FILE: the CA certificate(s), PEM, a rediss:// check trusts instead of the system store.
-std::string parse_ca_file(const Raw& raw, const CheckSpec& spec) {
-    if (spec.kind != "redis") throw ConfigError(raw.where, "CA_FILE is for redis checks only (rediss://)");
-    if (spec.url.scheme != "rediss") {
-        throw ConfigError(raw.where, "CA_FILE needs a TLS URL: rediss:// (this check's URL is redis://)");
+const Kind& kind_of_scheme(const Url& url, const Raw& where) {
+    if (const Kind* kind = detail::kind_for_scheme(url.scheme)) return *kind;
+    std::string supported;
+    for (const Kind* kind : detail::kinds()) {
+        for (const auto& scheme : kind->schemes) supported += (supported.empty() ? "" : ", ") + scheme;
     }
-    const std::string path = trim(raw.value);
-    if (path.empty()) throw ConfigError(raw.where, "must be the path of a PEM file of CA certificates");
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        throw ConfigError(raw.where, shown(path) + " is a directory, not a PEM file of CA certificates");
-    }
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw ConfigError(raw.where, "cannot read " + shown(path) +
-                                         (errno ? ": " + detail::errno_text(errno) : ""));
-    }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    const std::string text = buf.str();
-    if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-        throw ConfigError(raw.where, shown(path) + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
-    }
-    return path;
+    throw ConfigError(where.where, "unsupported scheme \"" + url.scheme + "\" (supported: " + supported + ")");
 }
 
-const std::map<std::string, std::string> kSchemes = {
-    {"postgres", "postgres"}, {"postgresql", "postgres"}, {"redis", "redis"},
-    {"rediss", "redis"},      {"http", "http"},           {"https", "http"},
-    {"tcp", "tcp"},           {"file", "file"}};
+// The option `word` of `kind`, or null for a common option; throws for another kind's option.
+const KindOption* kind_option(const Kind& kind, const std::string& word, const Raw& raw) {
+    for (const auto& o : kind.options) {
+        if (o.word == word) return &o;
+    }
+    for (const Kind* other : detail::kinds()) {
+        for (const auto& o : other->options) {
+            if (o.word != word) continue;
+            throw ConfigError(raw.where, o.elsewhere.empty() ? word + " is for " + other->name + " checks only"
+                                                             : o.elsewhere);
+        }
+    }
+    return nullptr;
+}
 
+std::vector<std::string> parse_groups(const Raw& raw) {
+    std::vector<std::string> groups;
+    for (const auto& g : split(raw.value, ',')) {
+        const std::string group = lower(g);
+        if (group.empty() || !std::all_of(group.begin(), group.end(), [](unsigned char c) {
+                return std::islower(c) || std::isdigit(c) || c == '_' || c == '-';
+            })) {
+            throw ConfigError(raw.where, "must be a comma list of group names "
+                                         "(live, ready, startup or your own), not " + shown(raw.value));
+        }
+        if (!contains(groups, group)) groups.push_back(group);
+    }
+    if (groups.empty()) {
+        throw ConfigError(raw.where, "must name at least one group (live, ready, startup or your own)");
+    }
+    return groups;
+}
+
+// An option every check has (kCommonOptions).
+void parse_common_option(CheckSpec& spec, const Kind& kind, const std::string& word, const Raw& raw) {
+    Schedule& sc = spec.schedule;
+    if (word == "INTERVAL") {
+        sc.interval = parse_duration_at(raw);
+    } else if (word == "FAST_INTERVAL") {
+        sc.fast_interval = parse_duration_at(raw);
+    } else if (word == "TIMEOUT") {
+        sc.timeout = parse_duration_at(raw);
+    } else if (word == "RISE") {
+        sc.rise = parse_count(raw);
+    } else if (word == "FALL") {
+        sc.fall = parse_count(raw);
+    } else if (word == "CRITICAL") {
+        sc.critical = parse_bool(raw);
+    } else if (word == "GROUPS") {
+        sc.groups = parse_groups(raw);
+    } else if (word == "PASSWORD") {
+        if (!kind.has_password) throw ConfigError(raw.where, "a " + kind.name + " check has no password");
+        spec.url.password = Secret(raw.value);
+    }
+}
+
+// The kind comes from the URL's scheme; the kind validates its URL and parses its own options.
 CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Settings& s) {
     CheckSpec spec;
     spec.name = name;
@@ -359,169 +406,27 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
     } catch (const std::invalid_argument& e) {
         throw ConfigError(url_raw.where, std::string("bad URL: ") + e.what());
     }
-    auto kind = kSchemes.find(spec.url.scheme);
-    if (kind == kSchemes.end()) {
-        throw ConfigError(url_raw.where, "unsupported scheme \"" + spec.url.scheme +
-                                             "\" (supported: postgres, postgresql, redis, rediss, "
-                                             "http, https, tcp, file)");
-    }
-    spec.kind = kind->second;
-    const Url& u = spec.url;
-    if (spec.kind == "file") {
-        if (!u.host.empty() && u.host != "localhost") {
-            throw ConfigError(url_raw.where, "file URLs are file:///absolute/path");
-        }
-        if (u.path.empty() || u.path == "/") {
-            throw ConfigError(url_raw.where, "file URL has no path (file:///absolute/path)");
-        }
-    } else if (spec.kind == "tcp") {
-        if (u.host.empty() || u.port == 0) {
-            throw ConfigError(url_raw.where, "tcp URLs are tcp://host:port");
-        }
-    } else if (spec.kind == "http" || spec.kind == "redis") {
-        if (u.host.empty()) throw ConfigError(url_raw.where, "URL has no host");
-    }
-    if (spec.kind == "redis" && !u.path.empty() && u.path != "/") {
-        const std::string db = u.path.substr(1);
-        if (db.size() > 5 ||
-            !std::all_of(db.begin(), db.end(), [](unsigned char c) { return std::isdigit(c); })) {
-            throw ConfigError(url_raw.where, "the path of a redis URL is a database number");
-        }
-    }
+    const Kind& kind = kind_of_scheme(spec.url, url_raw);
+    spec.kind = kind.name;
+    if (kind.check_url) kind.check_url(spec.url, url_raw.where);
 
-    Schedule& sc = spec.schedule;
-    sc.interval = s.interval;
-    sc.fast_interval = s.fast_interval;
-    sc.timeout = s.timeout;
-    sc.rise = s.rise;
-    sc.fall = s.fall;
+    spec.schedule.interval = s.interval;
+    spec.schedule.fast_interval = s.fast_interval;
+    spec.schedule.timeout = s.timeout;
+    spec.schedule.rise = s.rise;
+    spec.schedule.fall = s.fall;
     for (const auto& [word, raw] : rc.options) {
-        if ((word == "POOL" || word == "MIGRATION" || word == "MIGRATION_DIR" || word == "REQUIRE" ||
-             word == "ANNOUNCE") &&
-            spec.kind != "postgres") {
-            throw ConfigError(raw.where, word + " is for postgres checks only");
-        }
-        if (word == "INTERVAL") {
-            sc.interval = parse_duration_at(raw);
-        } else if (word == "FAST_INTERVAL") {
-            sc.fast_interval = parse_duration_at(raw);
-        } else if (word == "TIMEOUT") {
-            sc.timeout = parse_duration_at(raw);
-        } else if (word == "RISE") {
-            sc.rise = parse_count(raw);
-        } else if (word == "FALL") {
-            sc.fall = parse_count(raw);
-        } else if (word == "CRITICAL") {
-            sc.critical = parse_bool(raw);
-        } else if (word == "GROUPS") {
-            sc.groups.clear();
-            for (const auto& g : split(raw.value, ',')) {
-                const std::string group = lower(g);
-                if (group.empty() || !std::all_of(group.begin(), group.end(), [](unsigned char c) {
-                        return std::islower(c) || std::isdigit(c) || c == '_' || c == '-';
-                    })) {
-                    throw ConfigError(raw.where, "must be a comma list of group names "
-                                                 "(live, ready, startup or your own), not " +
-                                                     shown(raw.value));
-                }
-                if (!contains(sc.groups, group)) sc.groups.push_back(group);
-            }
-            if (sc.groups.empty()) {
-                throw ConfigError(raw.where, "must name at least one group (live, ready, startup or your own)");
-            }
-        } else if (word == "PASSWORD") {
-            if (spec.kind == "file" || spec.kind == "tcp") {
-                throw ConfigError(raw.where, "a " + spec.kind + " check has no password");
-            }
-            spec.url.password = Secret(raw.value);
-        } else if (word == "POOL") {
-            const std::string v = trim(raw.value);
-            if (v.empty() || v.size() > 3 ||
-                !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-                std::stoi(v) < 1 || std::stoi(v) > 100) {
-                throw ConfigError(raw.where, "must be a number of connections from 1 to 100, not " + shown(raw.value));
-            }
-            spec.pool = std::stoi(v);
-        } else if (word == "MIGRATION") {
-            try {
-                detail::parse_migration(trim(raw.value));
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, e.what());
-            }
-            spec.migration = trim(raw.value);
-        } else if (word == "MIGRATION_DIR") {
-            spec.migration_dir = trim(raw.value);
-            if (spec.migration_dir.empty()) throw ConfigError(raw.where, "is empty (the alembic versions directory)");
-        } else if (word == "REQUIRE") {
-            try {
-                spec.require = detail::parse_require(raw.value);
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, e.what());
-            }
-        } else if (word == "ANNOUNCE") {
-            try {
-                detail::parse_announce(trim(raw.value));
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, std::string(e.what()) + ", not " + shown(raw.value));
-            }
-            spec.announce = trim(raw.value);
-        } else if (word == "CA_FILE") {
-            spec.ca_file = parse_ca_file(raw, spec);
-        } else if (word == "EXPECT") {
-            if (spec.kind != "http") throw ConfigError(raw.where, "EXPECT is for http checks only");
-            try {
-                spec.expect = parse_status_ranges(raw.value);
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, e.what());
-            }
+        if (const KindOption* option = kind_option(kind, word, raw)) {
+            option->parse(spec, raw);
+        } else {
+            parse_common_option(spec, kind, word, raw);
         }
     }
-    // The whole gate, as the check will evaluate it: an alembic gate reads its revision history
-    // now, so a gate that cannot be evaluated soundly is refused before anything starts.
-    if (auto dir = rc.options.find("MIGRATION_DIR"); dir != rc.options.end() && spec.migration.empty()) {
-        throw ConfigError(dir->second.where, "is for alembic gates: set MIGRATION too (e.g. alembic>=<revision>)");
-    }
-    if (!spec.migration.empty()) {
-        try {
-            detail::load_migration(spec.migration, spec.migration_dir);
-        } catch (const std::invalid_argument& e) {
-            auto dir = rc.options.find("MIGRATION_DIR");
-            throw ConfigError(dir != rc.options.end() ? dir->second.where : rc.options.at("MIGRATION").where, e.what());
-        }
-    }
+    if (kind.finish) kind.finish(spec, rc.options);
     return spec;
 }
 
 }  // namespace
-
-std::vector<StatusRange> parse_status_ranges(const std::string& text) {
-    std::vector<StatusRange> out;
-    const std::string bad = "bad status list " + shown(text) + " (e.g. 200,204,300-399)";
-    for (const auto& item : split(text, ',')) {
-        auto dash = item.find('-');
-        auto code = [&](const std::string& s) {
-            if (s.size() != 3 || !std::all_of(s.begin(), s.end(), [](unsigned char c) {
-                    return std::isdigit(c);
-                })) {
-                throw std::invalid_argument(bad);
-            }
-            int v = std::stoi(s);
-            if (v < 100 || v > 599) throw std::invalid_argument(bad);
-            return v;
-        };
-        StatusRange r{};
-        if (dash == std::string::npos) {
-            r.lo = r.hi = code(item);
-        } else {
-            r.lo = code(trim(item.substr(0, dash)));
-            r.hi = code(trim(item.substr(dash + 1)));
-            if (r.lo > r.hi) throw std::invalid_argument(bad);
-        }
-        out.push_back(r);
-    }
-    if (out.empty()) throw std::invalid_argument(bad);
-    return out;
-}
 
 Details parse_details(const std::string& text) {
     const std::string v = lower(trim(text));
@@ -644,20 +549,7 @@ std::string Settings::to_json() const {
         cj["groups"] = c.schedule.groups;
         cj["critical"] = c.schedule.critical;
         if (!c.url.password.empty()) cj["password"] = "***";
-        if (c.pool > 0) cj["pool"] = c.pool;
-        if (!c.migration.empty()) cj["migration"] = c.migration;
-        if (!c.migration_dir.empty()) cj["migration_dir"] = c.migration_dir;
-        if (!c.require.empty()) cj["require"] = c.require;
-        if (!c.announce.empty()) cj["announce"] = c.announce;
-        if (!c.ca_file.empty()) cj["ca_file"] = c.ca_file;
-        if (c.kind == "http") {
-            std::vector<std::string> ranges;
-            for (const auto& r : c.expect) {
-                ranges.push_back(r.lo == r.hi ? std::to_string(r.lo)
-                                              : std::to_string(r.lo) + "-" + std::to_string(r.hi));
-            }
-            cj["expect"] = join(ranges, ",");
-        }
+        if (const Kind* kind = detail::kind_named(c.kind); kind && kind->describe) kind->describe(c, cj);
         checks_json[c.name] = std::move(cj);
     }
     j["checks"] = std::move(checks_json);

@@ -5,6 +5,7 @@
 #include <readyprobe/checks.hpp>
 #include <readyprobe/clock.hpp>
 #include <readyprobe/config.hpp>
+#include <readyprobe/duration.hpp>
 #include <readyprobe/http.hpp>
 #include <readyprobe/lease.hpp>
 #include <readyprobe/log.hpp>
@@ -12,5 +13,6 @@
 #include <readyprobe/render.hpp>
 #include <readyprobe/secret.hpp>
 #include <readyprobe/snapshot.hpp>
+#include <readyprobe/spec.hpp>
 #include <readyprobe/url.hpp>
 #include <readyprobe/version.hpp>

@@ -417,6 +417,8 @@ MigrationRequirement parse_migration(const std::string& text) {
 
 MigrationRequirement load_migration(const std::string& text, const std::string& dir) {
     MigrationRequirement req = parse_migration(text);
+    req.loaded_text = text;
+    req.loaded_dir = dir;
     if (req.tool != "alembic") {
         if (!dir.empty()) throw std::invalid_argument("MIGRATION_DIR is for alembic gates only");
         return req;

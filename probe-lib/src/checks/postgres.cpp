@@ -334,9 +334,15 @@ class PostgresCheck final : public Check {
 public:
     explicit PostgresCheck(const CheckSpec& spec)
         : spec_(spec), params_(spec), sessions_(static_cast<std::size_t>(std::max(1, spec.pool))) {
-        // Throws std::invalid_argument for a gate that cannot be evaluated soundly (config.cpp
-        // reports the same as a configuration error before anything starts).
-        if (!spec.migration.empty()) migration_ = detail::load_migration(spec.migration, spec.migration_dir);
+        // The gate the configuration loaded (postgres_kind.cpp), unless the spec was changed since
+        // or built in code: then it is loaded here, and throws std::invalid_argument for a gate
+        // that cannot be evaluated soundly (the configuration reports that as a ConfigError).
+        const auto& gate = spec.migration_gate;
+        if (gate && gate->loaded_text == spec.migration && gate->loaded_dir == spec.migration_dir) {
+            migration_ = *gate;
+        } else if (!spec.migration.empty()) {
+            migration_ = detail::load_migration(spec.migration, spec.migration_dir);
+        }
         if (!spec.announce.empty()) announce_ = detail::parse_announce(spec.announce);
     }
 
