@@ -44,7 +44,7 @@ public:
 
     Result run(Deadline deadline) override {
         const auto left = std::chrono::milliseconds(detail::remaining_ms(deadline));
-        if (left.count() == 0) return Result::timeout(spec_.schedule.timeout);
+        if (left.count() == 0) return Result::deadline_passed();
         httplib::Client client(base_);
         client.set_connection_timeout(left);
         client.set_read_timeout(left);
@@ -77,7 +77,7 @@ private:
         if (error == Error::ConnectionTimeout || error == Error::Read ||
             detail::remaining_ms(deadline) == 0) {
             if (detail::remaining_ms(deadline) == 0 || error == Error::ConnectionTimeout) {
-                return Result::timeout(spec_.schedule.timeout);
+                return Result::deadline_passed();
             }
             return Result::fail("connection closed before a response");
         }

@@ -91,7 +91,6 @@ struct ConnectParams {
 
     explicit ConnectParams(const CheckSpec& spec) {
         const Url& u = spec.url;
-        const long long timeout_ms = to_ms(spec.schedule.timeout);
         std::vector<std::pair<std::string, std::string>> kv = {
             {"host", u.host_list()},
             {"port", u.port_list()},
@@ -99,8 +98,7 @@ struct ConnectParams {
             {"user", u.user},
             {"password", u.password.reveal()},
             {"application_name", "readyprobe"},
-            // Whole seconds, libpq's minimum is 2; the real bound is our own poll on the deadline.
-            {"connect_timeout", std::to_string(std::max(2LL, (timeout_ms + 999) / 1000))},
+            // connect_timeout: per connection, from the run's deadline (Session::begin).
         };
         for (const auto& [k, v] : u.query) {
             if (k != "application_name" && k != "connect_timeout" && k != "search_path") {
@@ -153,7 +151,15 @@ public:
             send();
             return;
         }
-        conn_.reset(PQconnectStartParams(params.keys.data(), params.values.data(), 0));
+        // libpq's connect_timeout from the time left (whole seconds, libpq's minimum is 2); the
+        // real bound is our own poll on the deadline. libpq copies the values.
+        const std::string connect_timeout =
+            std::to_string(std::max(2LL, (detail::remaining_ms(deadline) + 999) / 1000));
+        std::vector<const char*> keys = params.keys;
+        std::vector<const char*> values = params.values;
+        keys.insert(keys.end() - 1, "connect_timeout");
+        values.insert(values.end() - 1, connect_timeout.c_str());
+        conn_.reset(PQconnectStartParams(keys.data(), values.data(), 0));
         if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
             fail(conn_ ? PQerrorMessage(conn_.get()) : "out of memory");
             return;
@@ -357,6 +363,7 @@ public:
     }
 
     Result run(Deadline deadline) override {
+        budget_ = deadline - SteadyClock::now();
         Result r = run_unmasked(deadline);
         r.message = mask(r.message, spec_.url.secrets());
         return r;
@@ -372,10 +379,8 @@ public:
     }
 
 private:
-    Result timeout(const std::string& context = "") const {
-        Result r = Result::timeout(spec_.schedule.timeout);
-        if (!context.empty()) r.message += " (" + context + ")";
-        return r;
+    static Result timeout(const std::string& context = "") {
+        return Result::deadline_passed(context.empty() ? "" : "(" + context + ")");
     }
 
     Result run_unmasked(Deadline deadline) {
@@ -477,8 +482,8 @@ private:
     // when renewed): never a failure of the check, whose dependency is fine; a task that may not
     // write here (no grant, read-only replica) is told so in its message and stays ready.
     std::string renew_lease(Deadline deadline) {
-        // Leave a tenth of the timeout so that a slow renewal cannot make the check's result late.
-        const Deadline until = deadline - spec_.schedule.timeout / 10;
+        // Leave a tenth of the run's time so that a slow renewal cannot make the check's result late.
+        const Deadline until = deadline - budget_ / 10;
         if (SteadyClock::now() >= until) return "no time left in this run";
         if (task_.empty()) {
             const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4");
@@ -551,6 +556,7 @@ private:
     std::vector<Session> sessions_;
     std::optional<detail::MigrationRequirement> migration_;
     std::optional<detail::Announce> announce_;
+    Duration budget_{};         // the time the current run was given (until its deadline)
     std::string task_;          // the lease's task identity, found on the first renewal
     bool announced_ = false;    // a renewal has succeeded: there may be a row to delete
 };
@@ -570,8 +576,9 @@ LeaseQuery leases_requiring(const CheckSpec& database, const std::vector<std::st
     s.begin(params, detail::guard_sql(drops), deadline);
     drive({&s}, deadline);
     if (s.timed_out()) {
-        out.error = "timeout after " + std::to_string(to_ms(database.schedule.timeout)) + " ms";
-        if (s.timed_out_connected()) out.error += std::string(" (") + kNoReply + ")";
+        out.error = Result::timeout(database.schedule.timeout,
+                                    s.timed_out_connected() ? std::string("(") + kNoReply + ")" : "")
+                        .message;
     } else if (s.error() && detail::no_lease_table(s.sqlstate())) {
         out.ok = true;
         out.no_table = true;

@@ -73,9 +73,7 @@ private:
         conn_.close();
         reader_.reset();
         if (st.kind == detail::IoStatus::timeout) {
-            Result r = Result::timeout(spec_.schedule.timeout);
-            if (!st.message.empty()) r.message += " " + st.message;
-            return r;
+            return Result::deadline_passed(st.message);
         }
         return Result::fail(st.message);
     }
@@ -139,7 +137,7 @@ private:
     Result attempt(Deadline deadline) {
         detail::IoStatus st;
         if (!conn_.is_open()) {
-            if (detail::remaining_ms(deadline) == 0) return Result::timeout(spec_.schedule.timeout);
+            if (detail::remaining_ms(deadline) == 0) return Result::deadline_passed();
             reader_.reset(redisReaderCreate());
             if (!reader_) return Result::fail("cannot allocate a Redis reply reader");
             st = conn_.connect(spec_.url.host, port_, tls_.get(), deadline);

@@ -56,7 +56,7 @@ private:
         if (::connect(fd, ai.ai_addr, ai.ai_addrlen) == 0) return Result::pass("connected");
         if (errno != EINPROGRESS) return Result::fail(detail::errno_text(errno));
         const detail::Wait w = detail::wait_fd(fd, POLLOUT, deadline);
-        if (w == detail::Wait::timeout) return Result::timeout(spec_.schedule.timeout);
+        if (w == detail::Wait::timeout) return Result::deadline_passed();
         int err = 0;
         socklen_t len = sizeof err;
         if (w == detail::Wait::error || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
