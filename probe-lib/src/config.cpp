@@ -1,6 +1,7 @@
 #include <readyprobe/config.hpp>
 
 #include "kind.hpp"
+#include "parse.hpp"
 #include "text.hpp"
 
 #include <nlohmann/json.hpp>

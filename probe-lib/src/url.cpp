@@ -1,5 +1,7 @@
 #include <readyprobe/url.hpp>
 
+#include "url_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>

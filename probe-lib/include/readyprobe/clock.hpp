@@ -8,8 +8,6 @@
 
 namespace readyprobe {
 
-using std::chrono::milliseconds;
-
 class Clock {
 public:
     virtual ~Clock() = default;

@@ -66,8 +66,5 @@ Settings load_settings(const Environment& env, LoadOptions options = {});
 // Throws ConfigError (where() is the name) for a bad URL or an unsupported scheme.
 CheckSpec check_spec(const std::string& name, const std::string& url, Schedule schedule = {});
 
-// "200,204,300-399". Throws std::invalid_argument.
-std::vector<StatusRange> parse_status_ranges(const std::string& text);
-Details parse_details(const std::string& text);
 
 }  // namespace readyprobe

@@ -47,9 +47,4 @@ struct Url {
 // Throws std::invalid_argument with a message that never contains the password.
 Url parse_url(const std::string& text);
 
-std::string percent_decode(const std::string& text);
-
-// Whether a query parameter holds a secret: its name contains "password" in any case.
-bool is_secret_param(const std::string& key);
-
 }  // namespace readyprobe

@@ -1,6 +1,7 @@
 // Sentinel file: it exists (access(F_OK); no I/O that could block past the deadline).
 #include "file.hpp"
 
+#include "../url_text.hpp"
 #include "io.hpp"
 
 #include <readyprobe/checks.hpp>

@@ -2,6 +2,7 @@
 // followed). Every socket operation is bounded by the time left before the deadline.
 #include "http.hpp"
 
+#include "../parse.hpp"
 #include "../text.hpp"
 #include "io.hpp"
 

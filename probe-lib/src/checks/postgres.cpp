@@ -20,6 +20,7 @@
 #include "lease.hpp"
 #include "migration.hpp"
 #include "sql.hpp"
+#include "../url_text.hpp"
 
 #include <readyprobe/checks.hpp>
 #include <readyprobe/lease.hpp>
