@@ -32,7 +32,7 @@ struct KindOption {
     std::string word;
     // Its place in the option list that error messages print. The list kept its order when the
     // options moved into their kinds (messages are byte-identical): a new option takes the next
-    // free number (common options are in config.cpp, 0-6 and 12).
+    // free number (the common options are in config_sources.cpp: 0-6 and 12).
     int listed = 0;
     // Sets the spec from the setting; throws ConfigError naming raw.where.
     void (*parse)(CheckSpec& spec, const RawOption& raw) = nullptr;
