@@ -1,7 +1,7 @@
 #include <readyprobe/checks.hpp>
 #include <readyprobe/log.hpp>
 #include <readyprobe/prober.hpp>
-#include <readyprobe/snapshot.hpp>
+#include <readyprobe/state.hpp>
 
 #include <spdlog/spdlog.h>
 

@@ -4,16 +4,13 @@
 #include <readyprobe/check.hpp>
 #include <readyprobe/clock.hpp>
 #include <readyprobe/spec.hpp>
+#include <readyprobe/state.hpp>
 
 #include <functional>
 #include <memory>
 #include <string>
 
 namespace readyprobe {
-
-// What the Prober publishes (snapshot.hpp, the next stage, which includes this one's inputs).
-struct Snapshot;
-struct Transition;
 
 struct ProberOptions {
     // Timestamps of results (a ManualClock in tests). Waiting always uses the steady clock.

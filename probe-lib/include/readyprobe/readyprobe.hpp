@@ -14,5 +14,6 @@
 #include <readyprobe/secret.hpp>
 #include <readyprobe/snapshot.hpp>
 #include <readyprobe/spec.hpp>
+#include <readyprobe/state.hpp>
 #include <readyprobe/url.hpp>
 #include <readyprobe/version.hpp>
