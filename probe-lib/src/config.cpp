@@ -1,18 +1,16 @@
 #include <readyprobe/config.hpp>
 
-#include "checks/io.hpp"
-#include "checks/lease.hpp"
-#include "checks/migration.hpp"
+#include "config_raw.hpp"
+#include "kind.hpp"
+#include "parse.hpp"
 #include "text.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cmath>
-#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 extern char** environ;
@@ -23,230 +21,9 @@ namespace {
 using detail::shown;
 using detail::trim;
 
-constexpr const char* kPrefix = "READYPROBE_";
-constexpr const char* kCheckPrefix = "READYPROBE_CHECK_";
-
-// Per-check option words, as in READYPROBE_CHECK_<NAME>_<OPTION>.
-// FAST_INTERVAL ends in INTERVAL: the longest word that ends a variable wins.
-const std::vector<std::string> kOptions = {"INTERVAL", "TIMEOUT",  "RISE",   "FALL",
-                                           "GROUPS",   "CRITICAL", "PASSWORD", "EXPECT",
-                                           "POOL",     "MIGRATION", "MIGRATION_DIR", "REQUIRE",
-                                           "FAST_INTERVAL", "CA_FILE", "ANNOUNCE"};
-
-const std::vector<std::string> kGlobals = {"LISTEN", "INTERVAL",   "FAST_INTERVAL", "TIMEOUT",   "RISE",
-                                           "FALL",   "DRAIN",      "DETAILS",   "LOG_FORMAT",
-                                           "LOG_LEVEL", "CONFIG"};
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-std::string upper(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return s;
-}
-
-bool contains(const std::vector<std::string>& list, const std::string& word) {
-    return std::find(list.begin(), list.end(), word) != list.end();
-}
-
-std::string join(const std::vector<std::string>& list, const std::string& sep) {
-    std::string out;
-    for (std::size_t i = 0; i < list.size(); ++i) out += (i ? sep : "") + list[i];
-    return out;
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-    std::vector<std::string> out;
-    std::string item;
-    std::istringstream in(text);
-    while (std::getline(in, item, sep)) out.push_back(trim(item));
-    if (!text.empty() && text.back() == sep) out.push_back("");
-    return out;
-}
-
-// One raw setting with where it came from, for error messages.
-struct Raw {
-    std::string value;
-    std::string where;
-};
-
-struct RawCheck {
-    std::optional<Raw> url;
-    std::map<std::string, Raw> options;  // option word (upper-case) -> value
-};
-
-struct RawConfig {
-    std::map<std::string, Raw> globals;  // LISTEN, INTERVAL, ...
-    std::map<std::string, RawCheck> checks;  // by lower-case name
-    std::vector<std::string> order;  // names in the order first seen
-};
-
-bool valid_name(const std::string& name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return std::islower(c) || std::isdigit(c) || c == '_';
-    }) && name.front() != '_' && name.back() != '_';
-}
-
-std::string json_scalar(const nlohmann::json& v, const std::string& where) {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-    if (v.is_number_integer()) return std::to_string(v.get<long long>());
-    if (v.is_array()) {
-        std::vector<std::string> items;
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            if (!v[i].is_string()) {
-                throw ConfigError(where + "[" + std::to_string(i) + "]", "must be a string");
-            }
-            items.push_back(v[i].get<std::string>());
-        }
-        return join(items, ",");
-    }
-    throw ConfigError(where, "must be a string, an integer or a boolean");
-}
-
-void load_json(const std::string& path, RawConfig& raw) {
-    std::ifstream in(path);
-    if (!in) throw ConfigError("READYPROBE_CONFIG", "cannot read " + path);
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for 1E999
-        std::string what = e.what();
-        // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> after "] "
-        auto pos = what.find("] ");
-        // "...; last read: '<token>'" and "number overflow parsing '<token>'": the text of the
-        // bad token may be part of a password.
-        for (const char* token : {"; last read: ", " parsing '"}) {
-            if (auto at = what.find(token); at != std::string::npos) what.erase(at);
-        }
-        throw ConfigError("READYPROBE_CONFIG",
-                          path + " is not valid JSON: " +
-                              (pos == std::string::npos ? what : what.substr(pos + 2)));
-    }
-    if (!doc.is_object()) throw ConfigError("$", "the configuration must be a JSON object");
-    for (auto& [key, value] : doc.items()) {
-        const std::string where = "$." + key;
-        if (key == "checks") {
-            if (!value.is_object()) throw ConfigError(where, "must be an object of checks");
-            for (auto& [name, check] : value.items()) {
-                const std::string cw = where + "." + name;
-                if (!valid_name(name)) {
-                    throw ConfigError(cw, "check names are lower-case letters, digits and _");
-                }
-                if (!check.is_object()) throw ConfigError(cw, "must be an object");
-                RawCheck& rc = raw.checks[name];
-                raw.order.push_back(name);
-                for (auto& [opt, v] : check.items()) {
-                    const std::string ow = cw + "." + opt;
-                    if (opt == "url") {
-                        if (!v.is_string()) throw ConfigError(ow, "must be a string");
-                        rc.url = Raw{v.get<std::string>(), ow};
-                    } else if (contains(kOptions, upper(opt)) && opt == lower(opt)) {
-                        rc.options[upper(opt)] = Raw{json_scalar(v, ow), ow};
-                    } else {
-                        throw ConfigError(ow, "unknown key (known: url, " +
-                                                  lower(join(kOptions, ", ")) + ")");
-                    }
-                }
-                if (!rc.url) throw ConfigError(cw + ".url", "missing");
-            }
-        } else if (contains(kGlobals, upper(key)) && key == lower(key) && key != "config") {
-            raw.globals[upper(key)] = Raw{json_scalar(value, where), where};
-        } else {
-            throw ConfigError(where, "unknown key");
-        }
-    }
-}
-
-void load_env(const Environment& env, RawConfig& raw, const LoadOptions& options) {
-    const std::string prefix = kPrefix;
-    const std::string check_prefix = kCheckPrefix;
-    std::map<std::string, Raw> urls;                        // name -> url
-    std::vector<std::pair<std::string, std::string>> opts;  // variable -> value
-    for (const auto& [key, value] : env) {
-        if (key.compare(0, prefix.size(), prefix) != 0) continue;
-        if (key.compare(0, check_prefix.size(), check_prefix) == 0) {
-            const std::string rest = key.substr(check_prefix.size());
-            bool is_option = false;
-            for (const auto& word : kOptions) {
-                const std::string suffix = "_" + word;
-                if (rest.size() > suffix.size() &&
-                    rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
-                    is_option = true;
-                }
-            }
-            if (is_option) {
-                opts.emplace_back(key, value);
-            } else {
-                const std::string name = lower(rest);
-                if (!valid_name(name)) {
-                    throw ConfigError(key, "check names are letters, digits and _ "
-                                           "(READYPROBE_CHECK_<NAME>=<url>)");
-                }
-                urls[name] = Raw{value, key};
-            }
-            continue;
-        }
-        const std::string word = key.substr(prefix.size());
-        if (word == "LISTEN" && options.ignore_listen) continue;
-        if (!contains(kGlobals, word)) {
-            throw ConfigError(key, "unknown variable (known: READYPROBE_" +
-                                       join(kGlobals, ", READYPROBE_") +
-                                       ", READYPROBE_CHECK_<NAME>[_<OPTION>])");
-        }
-        if (word != "CONFIG") raw.globals[word] = Raw{value, key};
-    }
-
-    // A "URL" whose name is an existing check plus a suffix is a misspelt option.
-    for (const auto& [name, url] : urls) {
-        if (url.value.find("://") != std::string::npos) continue;
-        for (const auto& [other, unused] : urls) {
-            if (other != name && name.compare(0, other.size() + 1, other + "_") == 0) {
-                throw ConfigError(url.where, "unknown option " + upper(name.substr(other.size() + 1)) +
-                                                 " for check " + other + " (options: " +
-                                                 join(kOptions, ", ") + ")");
-            }
-        }
-        for (const auto& [other, unused] : raw.checks) {
-            if (name.compare(0, other.size() + 1, other + "_") == 0) {
-                throw ConfigError(url.where, "unknown option " + upper(name.substr(other.size() + 1)) +
-                                                 " for check " + other + " (options: " +
-                                                 join(kOptions, ", ") + ")");
-            }
-        }
-    }
-    for (const auto& [name, url] : urls) {
-        RawCheck& rc = raw.checks[name];
-        if (!rc.url) raw.order.push_back(name);
-        rc.url = url;
-    }
-    for (const auto& [key, value] : opts) {
-        const std::string rest = key.substr(check_prefix.size());
-        // The longest option word that ends the variable wins (INTERVAL ends FAST_INTERVAL).
-        std::vector<std::string> words = kOptions;
-        std::sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-        for (const auto& word : words) {
-            const std::string suffix = "_" + word;
-            if (rest.size() <= suffix.size() ||
-                rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0) {
-                continue;
-            }
-            const std::string name = lower(rest.substr(0, rest.size() - suffix.size()));
-            auto it = raw.checks.find(name);
-            if (it == raw.checks.end() || !it->second.url) {
-                throw ConfigError(key, "option " + word + " for check " + name + ", but " + check_prefix +
-                                           upper(name) + " (its URL) is not set (check names may not "
-                                           "end in an option word)");
-            }
-            it->second.options[word] = Raw{value, key};
-            break;
-        }
-    }
-}
+using namespace detail::config;
+using detail::Kind;
+using detail::KindOption;
 
 Duration parse_duration_at(const Raw& raw, bool allow_zero = false) {
     try {
@@ -317,38 +94,72 @@ void parse_listen(const Raw& raw, Settings& s) {
     s.listen_port = std::stoi(port);
 }
 
-// CA_FILE: the CA certificate(s), PEM, a rediss:// check trusts instead of the system store.
-std::string parse_ca_file(const Raw& raw, const CheckSpec& spec) {
-    if (spec.kind != "redis") throw ConfigError(raw.where, "CA_FILE is for redis checks only (rediss://)");
-    if (spec.url.scheme != "rediss") {
-        throw ConfigError(raw.where, "CA_FILE needs a TLS URL: rediss:// (this check's URL is redis://)");
+const Kind& kind_of_scheme(const Url& url, const Raw& where) {
+    if (const Kind* kind = detail::kind_for_scheme(url.scheme)) return *kind;
+    std::string supported;
+    for (const Kind* kind : detail::kinds()) {
+        for (const auto& scheme : kind->schemes) supported += (supported.empty() ? "" : ", ") + scheme;
     }
-    const std::string path = trim(raw.value);
-    if (path.empty()) throw ConfigError(raw.where, "must be the path of a PEM file of CA certificates");
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        throw ConfigError(raw.where, shown(path) + " is a directory, not a PEM file of CA certificates");
-    }
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw ConfigError(raw.where, "cannot read " + shown(path) +
-                                         (errno ? ": " + detail::errno_text(errno) : ""));
-    }
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    const std::string text = buf.str();
-    if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-        throw ConfigError(raw.where, shown(path) + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
-    }
-    return path;
+    throw ConfigError(where.where, "unsupported scheme \"" + url.scheme + "\" (supported: " + supported + ")");
 }
 
-const std::map<std::string, std::string> kSchemes = {
-    {"postgres", "postgres"}, {"postgresql", "postgres"}, {"redis", "redis"},
-    {"rediss", "redis"},      {"http", "http"},           {"https", "http"},
-    {"tcp", "tcp"},           {"file", "file"}};
+// The option `word` of `kind`, or null for a common option; throws for another kind's option.
+const KindOption* kind_option(const Kind& kind, const std::string& word, const Raw& raw) {
+    for (const auto& o : kind.options) {
+        if (o.word == word) return &o;
+    }
+    for (const Kind* other : detail::kinds()) {
+        for (const auto& o : other->options) {
+            if (o.word != word) continue;
+            throw ConfigError(raw.where, o.elsewhere.empty() ? word + " is for " + other->name + " checks only"
+                                                             : o.elsewhere);
+        }
+    }
+    return nullptr;
+}
 
+std::vector<std::string> parse_groups(const Raw& raw) {
+    std::vector<std::string> groups;
+    for (const auto& g : split(raw.value, ',')) {
+        const std::string group = lower(g);
+        if (group.empty() || !std::all_of(group.begin(), group.end(), [](unsigned char c) {
+                return std::islower(c) || std::isdigit(c) || c == '_' || c == '-';
+            })) {
+            throw ConfigError(raw.where, "must be a comma list of group names "
+                                         "(live, ready, startup or your own), not " + shown(raw.value));
+        }
+        if (!contains(groups, group)) groups.push_back(group);
+    }
+    if (groups.empty()) {
+        throw ConfigError(raw.where, "must name at least one group (live, ready, startup or your own)");
+    }
+    return groups;
+}
+
+// An option every check has (kCommonOptions in config_sources.cpp).
+void parse_common_option(CheckSpec& spec, const Kind& kind, const std::string& word, const Raw& raw) {
+    Schedule& sc = spec.schedule;
+    if (word == "INTERVAL") {
+        sc.interval = parse_duration_at(raw);
+    } else if (word == "FAST_INTERVAL") {
+        sc.fast_interval = parse_duration_at(raw);
+    } else if (word == "TIMEOUT") {
+        sc.timeout = parse_duration_at(raw);
+    } else if (word == "RISE") {
+        sc.rise = parse_count(raw);
+    } else if (word == "FALL") {
+        sc.fall = parse_count(raw);
+    } else if (word == "CRITICAL") {
+        sc.critical = parse_bool(raw);
+    } else if (word == "GROUPS") {
+        sc.groups = parse_groups(raw);
+    } else if (word == "PASSWORD") {
+        if (!kind.has_password) throw ConfigError(raw.where, "a " + kind.name + " check has no password");
+        spec.url.password = Secret(raw.value);
+    }
+}
+
+// The kind comes from the URL's scheme; the kind validates its URL and parses its own options.
 CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Settings& s) {
     CheckSpec spec;
     spec.name = name;
@@ -358,169 +169,27 @@ CheckSpec parse_check(const std::string& name, const RawCheck& rc, const Setting
     } catch (const std::invalid_argument& e) {
         throw ConfigError(url_raw.where, std::string("bad URL: ") + e.what());
     }
-    auto kind = kSchemes.find(spec.url.scheme);
-    if (kind == kSchemes.end()) {
-        throw ConfigError(url_raw.where, "unsupported scheme \"" + spec.url.scheme +
-                                             "\" (supported: postgres, postgresql, redis, rediss, "
-                                             "http, https, tcp, file)");
-    }
-    spec.kind = kind->second;
-    const Url& u = spec.url;
-    if (spec.kind == "file") {
-        if (!u.host.empty() && u.host != "localhost") {
-            throw ConfigError(url_raw.where, "file URLs are file:///absolute/path");
-        }
-        if (u.path.empty() || u.path == "/") {
-            throw ConfigError(url_raw.where, "file URL has no path (file:///absolute/path)");
-        }
-    } else if (spec.kind == "tcp") {
-        if (u.host.empty() || u.port == 0) {
-            throw ConfigError(url_raw.where, "tcp URLs are tcp://host:port");
-        }
-    } else if (spec.kind == "http" || spec.kind == "redis") {
-        if (u.host.empty()) throw ConfigError(url_raw.where, "URL has no host");
-    }
-    if (spec.kind == "redis" && !u.path.empty() && u.path != "/") {
-        const std::string db = u.path.substr(1);
-        if (db.size() > 5 ||
-            !std::all_of(db.begin(), db.end(), [](unsigned char c) { return std::isdigit(c); })) {
-            throw ConfigError(url_raw.where, "the path of a redis URL is a database number");
-        }
-    }
+    const Kind& kind = kind_of_scheme(spec.url, url_raw);
+    spec.kind = kind.name;
+    if (kind.check_url) kind.check_url(spec.url, url_raw.where);
 
-    Schedule& sc = spec.schedule;
-    sc.interval = s.interval;
-    sc.fast_interval = s.fast_interval;
-    sc.timeout = s.timeout;
-    sc.rise = s.rise;
-    sc.fall = s.fall;
+    spec.schedule.interval = s.interval;
+    spec.schedule.fast_interval = s.fast_interval;
+    spec.schedule.timeout = s.timeout;
+    spec.schedule.rise = s.rise;
+    spec.schedule.fall = s.fall;
     for (const auto& [word, raw] : rc.options) {
-        if ((word == "POOL" || word == "MIGRATION" || word == "MIGRATION_DIR" || word == "REQUIRE" ||
-             word == "ANNOUNCE") &&
-            spec.kind != "postgres") {
-            throw ConfigError(raw.where, word + " is for postgres checks only");
-        }
-        if (word == "INTERVAL") {
-            sc.interval = parse_duration_at(raw);
-        } else if (word == "FAST_INTERVAL") {
-            sc.fast_interval = parse_duration_at(raw);
-        } else if (word == "TIMEOUT") {
-            sc.timeout = parse_duration_at(raw);
-        } else if (word == "RISE") {
-            sc.rise = parse_count(raw);
-        } else if (word == "FALL") {
-            sc.fall = parse_count(raw);
-        } else if (word == "CRITICAL") {
-            sc.critical = parse_bool(raw);
-        } else if (word == "GROUPS") {
-            sc.groups.clear();
-            for (const auto& g : split(raw.value, ',')) {
-                const std::string group = lower(g);
-                if (group.empty() || !std::all_of(group.begin(), group.end(), [](unsigned char c) {
-                        return std::islower(c) || std::isdigit(c) || c == '_' || c == '-';
-                    })) {
-                    throw ConfigError(raw.where, "must be a comma list of group names "
-                                                 "(live, ready, startup or your own), not " +
-                                                     shown(raw.value));
-                }
-                if (!contains(sc.groups, group)) sc.groups.push_back(group);
-            }
-            if (sc.groups.empty()) {
-                throw ConfigError(raw.where, "must name at least one group (live, ready, startup or your own)");
-            }
-        } else if (word == "PASSWORD") {
-            if (spec.kind == "file" || spec.kind == "tcp") {
-                throw ConfigError(raw.where, "a " + spec.kind + " check has no password");
-            }
-            spec.url.password = Secret(raw.value);
-        } else if (word == "POOL") {
-            const std::string v = trim(raw.value);
-            if (v.empty() || v.size() > 3 ||
-                !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-                std::stoi(v) < 1 || std::stoi(v) > 100) {
-                throw ConfigError(raw.where, "must be a number of connections from 1 to 100, not " + shown(raw.value));
-            }
-            spec.pool = std::stoi(v);
-        } else if (word == "MIGRATION") {
-            try {
-                detail::parse_migration(trim(raw.value));
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, e.what());
-            }
-            spec.migration = trim(raw.value);
-        } else if (word == "MIGRATION_DIR") {
-            spec.migration_dir = trim(raw.value);
-            if (spec.migration_dir.empty()) throw ConfigError(raw.where, "is empty (the alembic versions directory)");
-        } else if (word == "REQUIRE") {
-            try {
-                spec.require = detail::parse_require(raw.value);
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, e.what());
-            }
-        } else if (word == "ANNOUNCE") {
-            try {
-                detail::parse_announce(trim(raw.value));
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, std::string(e.what()) + ", not " + shown(raw.value));
-            }
-            spec.announce = trim(raw.value);
-        } else if (word == "CA_FILE") {
-            spec.ca_file = parse_ca_file(raw, spec);
-        } else if (word == "EXPECT") {
-            if (spec.kind != "http") throw ConfigError(raw.where, "EXPECT is for http checks only");
-            try {
-                spec.expect = parse_status_ranges(raw.value);
-            } catch (const std::invalid_argument& e) {
-                throw ConfigError(raw.where, e.what());
-            }
+        if (const KindOption* option = kind_option(kind, word, raw)) {
+            option->parse(spec, raw);
+        } else {
+            parse_common_option(spec, kind, word, raw);
         }
     }
-    // The whole gate, as the check will evaluate it: an alembic gate reads its revision history
-    // now, so a gate that cannot be evaluated soundly is refused before anything starts.
-    if (auto dir = rc.options.find("MIGRATION_DIR"); dir != rc.options.end() && spec.migration.empty()) {
-        throw ConfigError(dir->second.where, "is for alembic gates: set MIGRATION too (e.g. alembic>=<revision>)");
-    }
-    if (!spec.migration.empty()) {
-        try {
-            detail::load_migration(spec.migration, spec.migration_dir);
-        } catch (const std::invalid_argument& e) {
-            auto dir = rc.options.find("MIGRATION_DIR");
-            throw ConfigError(dir != rc.options.end() ? dir->second.where : rc.options.at("MIGRATION").where, e.what());
-        }
-    }
+    if (kind.finish) kind.finish(spec, rc.options);
     return spec;
 }
 
 }  // namespace
-
-std::vector<StatusRange> parse_status_ranges(const std::string& text) {
-    std::vector<StatusRange> out;
-    const std::string bad = "bad status list " + shown(text) + " (e.g. 200,204,300-399)";
-    for (const auto& item : split(text, ',')) {
-        auto dash = item.find('-');
-        auto code = [&](const std::string& s) {
-            if (s.size() != 3 || !std::all_of(s.begin(), s.end(), [](unsigned char c) {
-                    return std::isdigit(c);
-                })) {
-                throw std::invalid_argument(bad);
-            }
-            int v = std::stoi(s);
-            if (v < 100 || v > 599) throw std::invalid_argument(bad);
-            return v;
-        };
-        StatusRange r{};
-        if (dash == std::string::npos) {
-            r.lo = r.hi = code(item);
-        } else {
-            r.lo = code(trim(item.substr(0, dash)));
-            r.hi = code(trim(item.substr(dash + 1)));
-            if (r.lo > r.hi) throw std::invalid_argument(bad);
-        }
-        out.push_back(r);
-    }
-    if (out.empty()) throw std::invalid_argument(bad);
-    return out;
-}
 
 Details parse_details(const std::string& text) {
     const std::string v = lower(trim(text));
@@ -643,20 +312,7 @@ std::string Settings::to_json() const {
         cj["groups"] = c.schedule.groups;
         cj["critical"] = c.schedule.critical;
         if (!c.url.password.empty()) cj["password"] = "***";
-        if (c.pool > 0) cj["pool"] = c.pool;
-        if (!c.migration.empty()) cj["migration"] = c.migration;
-        if (!c.migration_dir.empty()) cj["migration_dir"] = c.migration_dir;
-        if (!c.require.empty()) cj["require"] = c.require;
-        if (!c.announce.empty()) cj["announce"] = c.announce;
-        if (!c.ca_file.empty()) cj["ca_file"] = c.ca_file;
-        if (c.kind == "http") {
-            std::vector<std::string> ranges;
-            for (const auto& r : c.expect) {
-                ranges.push_back(r.lo == r.hi ? std::to_string(r.lo)
-                                              : std::to_string(r.lo) + "-" + std::to_string(r.hi));
-            }
-            cj["expect"] = join(ranges, ",");
-        }
+        if (const Kind* kind = detail::kind_named(c.kind); kind && kind->describe) kind->describe(c, cj);
         checks_json[c.name] = std::move(cj);
     }
     j["checks"] = std::move(checks_json);

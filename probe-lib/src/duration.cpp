@@ -2,7 +2,7 @@
 // Part of the library and, through the readyprobe_url object library, of the `readyprobe` front
 // (sidecar/front_main.cpp), so both read `--timeout` the same way: keep it free of other
 // dependencies.
-#include <readyprobe/config.hpp>
+#include <readyprobe/duration.hpp>
 
 #include "text.hpp"
 
@@ -14,6 +14,8 @@ namespace readyprobe {
 
 using detail::shown;
 using detail::trim;
+
+using Duration = std::chrono::steady_clock::duration;
 
 Duration parse_duration(const std::string& input) {
     const std::string text = trim(input);
@@ -56,7 +58,7 @@ Duration parse_duration(const std::string& input) {
 }
 
 std::string format_duration(Duration d) {
-    const long long ms = to_ms(d);
+    const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
     return std::to_string(ms) + "ms";
 }

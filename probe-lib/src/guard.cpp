@@ -6,6 +6,7 @@
 #include <readyprobe/guard.hpp>
 
 #include "checks/io.hpp"
+#include "checks/pg_session.hpp"
 #include "checks/lease.hpp"
 #include "checks/sql.hpp"
 #include "guard_text.hpp"
@@ -28,15 +29,8 @@
 namespace readyprobe {
 namespace {
 
-struct ConnDeleter {
-    void operator()(PGconn* c) const { PQfinish(c); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
-
-struct ResultDeleter {
-    void operator()(PGresult* r) const { PQclear(r); }
-};
-using Res = std::unique_ptr<PGresult, ResultDeleter>;
+using Conn = detail::pg::PgConn;
+using Res = detail::pg::PgResult;
 
 constexpr auto kTick = std::chrono::milliseconds(50);
 constexpr auto kLockGrace = std::chrono::milliseconds(150);
@@ -49,40 +43,18 @@ std::string join(const std::vector<std::string>& items, const char* sep = ",") {
 
 std::string ms_literal(Duration d) { return "'" + std::to_string(std::max(1LL, to_ms(d))) + "ms'"; }
 
-// libpq's keywords for the URL (as the check sends them: nothing a pooler refuses).
+// libpq's keywords for the URL, as the check sends them (nothing a pooler refuses), and a
+// blocking connect bounded by libpq's connect_timeout (whole seconds, at least 2).
 Conn connect(const CheckSpec& spec, Duration timeout, std::string& error) {
-    const Url& u = spec.url;
-    std::vector<std::pair<std::string, std::string>> kv = {
-        {"host", u.host_list()},
-        {"port", u.port_list()},
-        {"dbname", u.path.size() > 1 ? percent_decode(u.path.substr(1)) : ""},
-        {"user", u.user},
-        {"password", u.password.reveal()},
-        {"application_name", "readyprobe guard"},
-        {"connect_timeout", std::to_string(std::max(2LL, (to_ms(timeout) + 999) / 1000))},
-    };
-    for (const auto& [k, v] : u.query) {
-        if (k != "application_name" && k != "connect_timeout" && k != "search_path") kv.emplace_back(k, v);
-    }
-    for (const auto& [k, v] : u.secret_query) kv.emplace_back(k, v.reveal());
-    std::vector<const char*> keys, values;
-    for (const auto& [k, v] : kv) {
-        if (v.empty()) continue;
-        keys.push_back(k.c_str());
-        values.push_back(v.c_str());
-    }
-    keys.push_back(nullptr);
-    values.push_back(nullptr);
+    detail::pg::ConnectParams params(spec, "readyprobe guard");
+    const std::string connect_timeout = std::to_string(std::max(2LL, (to_ms(timeout) + 999) / 1000));
+    std::vector<const char*> keys = params.keys;
+    std::vector<const char*> values = params.values;
+    keys.insert(keys.end() - 1, "connect_timeout");
+    values.insert(values.end() - 1, connect_timeout.c_str());
     Conn c(PQconnectdbParams(keys.data(), values.data(), 0));
     if (!c || PQstatus(c.get()) != CONNECTION_OK) {
-        std::string m = c ? PQerrorMessage(c.get()) : "out of memory";
-        m = detail::first_line(m);
-        if (const auto pos = m.find(" failed: "); m.rfind("connection to server", 0) == 0 && pos != std::string::npos) {
-            m = m.substr(pos + 9);
-        }
-        if (m.rfind("FATAL:", 0) == 0) m = m.substr(6);
-        m.erase(0, m.find_first_not_of(' '));
-        error = detail::lower_first(m.empty() ? "cannot connect" : m);
+        error = detail::pg::simplify(c ? PQerrorMessage(c.get()) : "out of memory");
         return nullptr;
     }
     return c;

@@ -1,5 +1,7 @@
+#include <readyprobe/checks.hpp>
 #include <readyprobe/log.hpp>
 #include <readyprobe/prober.hpp>
+#include <readyprobe/state.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -235,25 +237,14 @@ struct Prober::Impl {
             lock.unlock();
 
             const TimePoint t0 = stamp();
-            Result result;
-            try {
-                result = e.check->run(deadline);
-            } catch (const std::exception& ex) {
-                result = Result::fail(std::string("check failed: ") + ex.what());
-            } catch (...) {
-                result = Result::fail("check failed with an unknown exception");
-            }
+            const Result result = run_check(*e.check, deadline, timeout);
             const Duration took = stamp() - t0;
-            const bool late = SteadyClock::now() > deadline + std::chrono::milliseconds(5);
             const std::vector<int> keep = e.check->idle_fds();
 
             lock.lock();
             std::vector<Transition> transitions;
             bool just_latched = false;
-            if (!e.overrun_reported) {
-                // A result that arrives after the deadline is a timeout, whatever it says.
-                apply(e, late ? Result::timeout(timeout) : result, took, transitions, just_latched);
-            }
+            if (!e.overrun_reported) apply(e, result, took, transitions, just_latched);
             e.busy = false;
             e.overrun_reported = false;
             watch(e, keep);
@@ -342,6 +333,8 @@ void Prober::add(std::string name, std::unique_ptr<Check> check, Schedule schedu
     impl_->publish();
 }
 
+void Prober::add(const CheckSpec& spec) { add(spec.name, make_check(spec), spec.schedule); }
+
 void Prober::start() {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->started) return;
@@ -417,5 +410,30 @@ std::shared_ptr<const Snapshot> Prober::snapshot() const {
 }
 
 TimePoint Prober::now() const { return impl_->stamp(); }
+
+void add_checks(Prober& prober, const std::vector<CheckSpec>& specs) {
+    for (const auto& spec : specs) prober.add(spec);
+}
+
+Result run_check(Check& check, Deadline deadline, Duration budget) {
+    Result result;
+    try {
+        result = check.run(deadline);
+    } catch (const std::exception& ex) {
+        return Result::fail(std::string("check failed: ") + ex.what());
+    } catch (...) {
+        return Result::fail("check failed with an unknown exception");
+    }
+    // A result that arrives after the deadline is a timeout, whatever it says.
+    if (SteadyClock::now() > deadline + std::chrono::milliseconds(5)) return Result::timeout(budget);
+    // deadline_passed() said "timeout[ <where>]"; an application's function check may have worded
+    // its timeout itself (Result::timeout: kept as it is).
+    if (result.timed_out && result.message.rfind("timeout after ", 0) != 0) {
+        std::string where = result.message;
+        if (where.rfind("timeout", 0) == 0) where.erase(0, where.size() > 7 && where[7] == ' ' ? 8 : 7);
+        return Result::timeout(budget, where);
+    }
+    return result;
+}
 
 }  // namespace readyprobe

@@ -183,17 +183,10 @@ void histogram(std::string& out, const std::string* check, const DurationHistogr
 
 }  // namespace
 
-std::string render_metrics(const Snapshot& snapshot, TimePoint now, Details details) {
-    // At details=none no series names a check: the per-check families are summed over checks.
-    const bool names = details != Details::none;
-    std::string out;
-    out.reserve(names ? 1024 + snapshot.checks.size() * 2048 : 2048);
+namespace {
 
-    family(out, "readyprobe_build_info", "gauge", "The readyprobe version serving these metrics (always 1).");
-    out += "readyprobe_build_info{version=\"";
-    out += label(version());
-    out += "\"} 1\n";
-
+// readyprobe_checks: checks by effective status.
+void status_counts(std::string& out, const Snapshot& snapshot, TimePoint now) {
     std::uint64_t by_status[3] = {0, 0, 0};  // up, down, unknown
     for (const auto& s : snapshot.checks) {
         const CheckStatus st = effective_status(s, now);
@@ -208,29 +201,33 @@ std::string render_metrics(const Snapshot& snapshot, TimePoint now, Details deta
         number(out, by_status[i]);
         out += '\n';
     }
+}
 
-    if (names) {
-        family(out, "readyprobe_check_up", "gauge", "Whether the check is up (1) or down/unknown/stale (0).");
-        for (const auto& s : snapshot.checks) {
-            series(out, "readyprobe_check_up", &s.name, "kind=\"" + label(s.kind) + "\"");
-            out += effective_status(s, now) == CheckStatus::up ? "1\n" : "0\n";
-        }
-        family(out, "readyprobe_check_last_duration_seconds", "gauge", "Duration of the newest run of the check.");
-        for (const auto& s : snapshot.checks) {
-            series(out, "readyprobe_check_last_duration_seconds", &s.name);
-            number(out, seconds(s.last_duration));
-            out += '\n';
-        }
-        family(out, "readyprobe_check_last_success_timestamp_seconds", "gauge",
-               "Unix time of the newest passing run of the check (0: none since start).");
-        for (const auto& s : snapshot.checks) {
-            series(out, "readyprobe_check_last_success_timestamp_seconds", &s.name);
-            number(out, s.last_success ? std::chrono::duration<double>(s.last_success->time_since_epoch()).count() : 0.0,
-                   "%.3f");
-            out += '\n';
-        }
+// The per-check gauges (named series only): up, last duration, last success.
+void check_gauges(std::string& out, const Snapshot& snapshot, TimePoint now) {
+    family(out, "readyprobe_check_up", "gauge", "Whether the check is up (1) or down/unknown/stale (0).");
+    for (const auto& s : snapshot.checks) {
+        series(out, "readyprobe_check_up", &s.name, "kind=\"" + label(s.kind) + "\"");
+        out += effective_status(s, now) == CheckStatus::up ? "1\n" : "0\n";
     }
+    family(out, "readyprobe_check_last_duration_seconds", "gauge", "Duration of the newest run of the check.");
+    for (const auto& s : snapshot.checks) {
+        series(out, "readyprobe_check_last_duration_seconds", &s.name);
+        number(out, seconds(s.last_duration));
+        out += '\n';
+    }
+    family(out, "readyprobe_check_last_success_timestamp_seconds", "gauge",
+           "Unix time of the newest passing run of the check (0: none since start).");
+    for (const auto& s : snapshot.checks) {
+        series(out, "readyprobe_check_last_success_timestamp_seconds", &s.name);
+        number(out, s.last_success ? std::chrono::duration<double>(s.last_success->time_since_epoch()).count() : 0.0,
+               "%.3f");
+        out += '\n';
+    }
+}
 
+// readyprobe_check_runs_total, per check or (without names) summed.
+void run_counts(std::string& out, const Snapshot& snapshot, bool names) {
     family(out, "readyprobe_check_runs_total", "counter", "Check runs by result.");
     const char* const results[] = {"ok", "failed", "timeout"};
     if (names) {
@@ -255,7 +252,10 @@ std::string render_metrics(const Snapshot& snapshot, TimePoint now, Details deta
             out += '\n';
         }
     }
+}
 
+// readyprobe_check_transitions_total, per check or (without names) summed.
+void transition_counts(std::string& out, const Snapshot& snapshot, bool names) {
     family(out, "readyprobe_check_transitions_total", "counter",
            "Check state changes by the state entered (logged once each, with the reason).");
     if (names) {
@@ -280,6 +280,25 @@ std::string render_metrics(const Snapshot& snapshot, TimePoint now, Details deta
         number(out, down);
         out += '\n';
     }
+}
+
+}  // namespace
+
+std::string render_metrics(const Snapshot& snapshot, TimePoint now, Details details) {
+    // At details=none no series names a check: the per-check families are summed over checks.
+    const bool names = details != Details::none;
+    std::string out;
+    out.reserve(names ? 1024 + snapshot.checks.size() * 2048 : 2048);
+
+    family(out, "readyprobe_build_info", "gauge", "The readyprobe version serving these metrics (always 1).");
+    out += "readyprobe_build_info{version=\"";
+    out += label(version());
+    out += "\"} 1\n";
+
+    status_counts(out, snapshot, now);
+    if (names) check_gauges(out, snapshot, now);
+    run_counts(out, snapshot, names);
+    transition_counts(out, snapshot, names);
 
     family(out, "readyprobe_check_duration_seconds", "histogram", "Durations of check runs (timeouts included).");
     if (names) {

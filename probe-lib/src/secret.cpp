@@ -1,5 +1,4 @@
 #include <readyprobe/secret.hpp>
-#include <readyprobe/version.hpp>
 
 namespace readyprobe {
 
@@ -15,6 +14,5 @@ std::string mask(std::string text, const std::vector<Secret>& secrets) {
     return text;
 }
 
-const char* version() { return READYPROBE_VERSION; }
 
 }  // namespace readyprobe

@@ -1,5 +1,7 @@
 #include <readyprobe/url.hpp>
 
+#include "url_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -157,24 +159,14 @@ std::string percent_decode(const std::string& text) {
     return out;
 }
 
-Url parse_url(const std::string& text) {
-    Url url;
-    auto scheme_end = text.find("://");
-    if (scheme_end == std::string::npos || scheme_end == 0) {
-        throw std::invalid_argument("not a URL (expected scheme://...)");
-    }
-    url.scheme = lower(text.substr(0, scheme_end));
-    for (char c : url.scheme) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
-            throw std::invalid_argument("bad scheme");
-        }
-    }
-    const std::string rest = text.substr(scheme_end + 3);
+namespace {
 
-    // Where the userinfo ends. Passwords are often pasted unencoded, so a '/', '?' or '#' in
-    // one must not split it (and then leak its head as a host or port): '#' is never special
-    // (these URLs have no fragments), and when the first segment is "user:secret" (not
-    // "host:port") with an '@' further on, the userinfo runs to that '@'.
+// Where the userinfo of `rest` (the URL after "scheme://") ends: its '@', or npos when there is
+// none. Passwords are often pasted unencoded, so a '/', '?' or '#' in one must not split it (and
+// then leak its head as a host or port): '#' is never special (these URLs have no fragments),
+// and when the first segment is "user:secret" (not "host:port") with an '@' further on, the
+// userinfo runs to that '@'.
+std::size_t userinfo_end(const std::string& rest) {
     std::size_t first_end = rest.find_first_of("/?");
     std::size_t at = rest.rfind('@', first_end == std::string::npos ? std::string::npos : first_end);
     if (at == std::string::npos && first_end != std::string::npos) {
@@ -200,57 +192,29 @@ Url parse_url(const std::string& text) {
             }
         }
     }
-    std::string userinfo;
-    std::string after = rest;
-    if (at != std::string::npos) {
-        userinfo = rest.substr(0, at);
-        after = rest.substr(at + 1);
-        // Another '@' after the userinfo: "u:a@b/c@db" is a password "a@b/c" as much as a host
-        // "b" with the path "/c@db" (which would print the rest of the password).
-        if (after.find('@') != std::string::npos) throw std::invalid_argument(kAmbiguous);
-    }
-    std::string query;
-    if (auto q = after.find('?'); q != std::string::npos) {
-        query = after.substr(q + 1);
-        after.erase(q);
-    }
-    std::string authority = after;
-    if (auto slash = after.find('/'); slash != std::string::npos) {
-        authority = after.substr(0, slash);
-        url.path = after.substr(slash);
-    }
-    if (at != std::string::npos) {
-        auto colon = userinfo.find(':');
-        try {
-            if (colon == std::string::npos) {
-                url.user = percent_decode(userinfo);
-            } else {
-                url.user = percent_decode(userinfo.substr(0, colon));
-                url.password = Secret(percent_decode(userinfo.substr(colon + 1)));
-            }
-        } catch (const std::invalid_argument&) {
-            throw std::invalid_argument("bad percent-encoding in the user or password");
-        }
-    }
+    return at;
+}
 
-    // host[:port][,host[:port]...]: each host may be [v6] or percent-encoded (a socket directory
-    // such as %2Fvar%2Frun%2Fpostgresql); several only in postgres URLs, as libpq takes them.
-    const bool postgres = url.scheme == "postgres" || url.scheme == "postgresql";
-    std::vector<std::string> hosts;
-    std::vector<std::string> ports;  // as written, "" for none; one per host
-    if (!authority.empty()) {
-        for (const std::string& piece : split_list(authority)) {
-            std::string host;
-            std::string port_text;
-            parse_host_port(piece, host, port_text);
-            hosts.push_back(host);
-            ports.push_back(port_text);
+// "user" or "user:password", percent-decoded.
+void set_userinfo(Url& url, const std::string& userinfo) {
+    auto colon = userinfo.find(':');
+    try {
+        if (colon == std::string::npos) {
+            url.user = percent_decode(userinfo);
+        } else {
+            url.user = percent_decode(userinfo.substr(0, colon));
+            url.password = Secret(percent_decode(userinfo.substr(colon + 1)));
         }
+    } catch (const std::invalid_argument&) {
+        throw std::invalid_argument("bad percent-encoding in the user or password");
     }
+}
 
-    // Query: key=value pairs; a password there is a secret like the userinfo one, and so is any
-    // parameter whose name says it is one (libpq's sslpassword). In a postgres URL, `host` and
-    // `port` replace the authority's lists, as they do in libpq.
+// Query: key=value pairs; a password there is a secret like the userinfo one, and so is any
+// parameter whose name says it is one (libpq's sslpassword). In a postgres URL, `host` and
+// `port` replace the authority's lists, as they do in libpq.
+void parse_query(const std::string& query, bool postgres, Url& url, std::vector<std::string>& hosts,
+                 std::vector<std::string>& ports) {
     std::size_t start = 0;
     while (start < query.size()) {
         auto amp = query.find('&', start);
@@ -279,9 +243,11 @@ Url parse_url(const std::string& text) {
             url.query.emplace_back(key, value);
         }
     }
+}
 
-    // Pair ports with hosts as libpq does: one port for every host, or one each. A list of
-    // empty ports (none written) goes with any number of hosts.
+// Pairs ports with hosts as libpq does: one port for every host, or one each. A list of empty
+// ports (none written) goes with any number of hosts.
+void set_hosts(Url& url, std::vector<std::string> hosts, std::vector<std::string> ports, bool postgres) {
     const bool no_ports = std::all_of(ports.begin(), ports.end(), [](const std::string& p) { return p.empty(); });
     if (no_ports) {
         ports.assign(hosts.size(), "");
@@ -308,6 +274,64 @@ Url parse_url(const std::string& text) {
             throw std::invalid_argument("a socket directory as host is for postgres URLs only");
         }
     }
+}
+
+}  // namespace
+
+Url parse_url(const std::string& text) {
+    Url url;
+    auto scheme_end = text.find("://");
+    if (scheme_end == std::string::npos || scheme_end == 0) {
+        throw std::invalid_argument("not a URL (expected scheme://...)");
+    }
+    url.scheme = lower(text.substr(0, scheme_end));
+    for (char c : url.scheme) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
+            throw std::invalid_argument("bad scheme");
+        }
+    }
+    const std::string rest = text.substr(scheme_end + 3);
+
+    const std::size_t at = userinfo_end(rest);
+    std::string userinfo;
+    std::string after = rest;
+    if (at != std::string::npos) {
+        userinfo = rest.substr(0, at);
+        after = rest.substr(at + 1);
+        // Another '@' after the userinfo: "u:a@b/c@db" is a password "a@b/c" as much as a host
+        // "b" with the path "/c@db" (which would print the rest of the password).
+        if (after.find('@') != std::string::npos) throw std::invalid_argument(kAmbiguous);
+    }
+    std::string query;
+    if (auto q = after.find('?'); q != std::string::npos) {
+        query = after.substr(q + 1);
+        after.erase(q);
+    }
+    std::string authority = after;
+    if (auto slash = after.find('/'); slash != std::string::npos) {
+        authority = after.substr(0, slash);
+        url.path = after.substr(slash);
+    }
+    if (at != std::string::npos) set_userinfo(url, userinfo);
+
+    // host[:port][,host[:port]...]: each host may be [v6] or percent-encoded (a socket directory
+    // such as %2Fvar%2Frun%2Fpostgresql); several only in postgres URLs, as libpq takes them.
+    const bool postgres = url.scheme == "postgres" || url.scheme == "postgresql";
+    std::vector<std::string> hosts;
+    std::vector<std::string> ports;  // as written, "" for none; one per host
+    if (!authority.empty()) {
+        for (const std::string& piece : split_list(authority)) {
+            std::string host;
+            std::string port_text;
+            parse_host_port(piece, host, port_text);
+            hosts.push_back(host);
+            ports.push_back(port_text);
+        }
+    }
+
+    parse_query(query, postgres, url, hosts, ports);
+
+    set_hosts(url, hosts, ports, postgres);
     return url;
 }
 

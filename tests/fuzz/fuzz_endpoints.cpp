@@ -24,6 +24,8 @@
 #include <readyprobe/snapshot.hpp>
 #include <readyprobe/url.hpp>
 
+#include "url_text.hpp"
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>

@@ -16,6 +16,8 @@
 
 #include <readyprobe/url.hpp>
 
+#include "url_text.hpp"
+
 #include <stdexcept>
 #include <string>
 

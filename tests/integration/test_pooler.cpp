@@ -4,6 +4,7 @@
 
 #include <readyprobe/checks.hpp>
 #include <readyprobe/config.hpp>
+#include <readyprobe/prober.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -21,7 +22,8 @@ Result check_once(const std::string& url, const Environment& options = {}, const
     Environment env{{"READYPROBE_CHECK_DB", url}, {"READYPROBE_TIMEOUT", timeout}};
     for (const auto& [k, v] : options) env["READYPROBE_CHECK_DB_" + k] = v;
     auto check = make_check(load_settings(env).checks.at(0));
-    return check->run(SteadyClock::now() + std::chrono::milliseconds(to_ms(parse_duration(timeout))));
+    const Duration budget = parse_duration(timeout);
+    return run_check(*check, SteadyClock::now() + budget, budget);
 }
 
 // psql through the pooler as the app user (what another application sharing it would see).

@@ -7,6 +7,7 @@
 
 #include <readyprobe/checks.hpp>
 #include <readyprobe/config.hpp>
+#include <readyprobe/prober.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -55,7 +56,7 @@ struct Timed {
 
 Timed run_once(Check& check, Duration timeout = std::chrono::milliseconds(500)) {
     const auto t0 = rptest::Clock::now();
-    Result r = check.run(SteadyClock::now() + timeout);
+    Result r = run_check(check, SteadyClock::now() + timeout, timeout);
     return {r, ms_since(t0)};
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../../sidecar/client_text.hpp"
+#include "parse.hpp"
 
 #include <unistd.h>
 

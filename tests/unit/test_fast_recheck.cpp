@@ -1,6 +1,7 @@
 // Fast re-checks while a state changes, backoff while down, and kept connections watched for the
 // peer closing them (issue 17): the pure delay rule, and the real Prober with a socketpair.
 #include <readyprobe/prober.hpp>
+#include <readyprobe/snapshot.hpp>
 
 #include "eventually.hpp"
 

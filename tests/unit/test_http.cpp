@@ -2,6 +2,7 @@
 #include <readyprobe/check.hpp>
 #include <readyprobe/http.hpp>
 #include <readyprobe/prober.hpp>
+#include <readyprobe/snapshot.hpp>
 
 #include "eventually.hpp"
 

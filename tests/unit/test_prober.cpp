@@ -1,5 +1,6 @@
 // The real Prober with function checks and short intervals. Timed assertions use wide margins.
 #include <readyprobe/prober.hpp>
+#include <readyprobe/snapshot.hpp>
 
 #include "eventually.hpp"
 

@@ -1,4 +1,5 @@
 // render_text / render_json / render_metrics on hand-built snapshots.
+#include <readyprobe/clock.hpp>
 #include <readyprobe/render.hpp>
 #include <readyprobe/version.hpp>
 

@@ -2,6 +2,7 @@
 // probe. A real cpp-httplib server on loopback, real sockets.
 #include <readyprobe/http.hpp>
 #include <readyprobe/prober.hpp>
+#include <readyprobe/snapshot.hpp>
 
 #include <catch2/catch.hpp>
 #include <httplib.h>

@@ -1,4 +1,5 @@
 // The pure state machine: record(), staleness and group verdicts, driven by a ManualClock.
+#include <readyprobe/clock.hpp>
 #include <readyprobe/snapshot.hpp>
 
 #include <catch2/catch.hpp>

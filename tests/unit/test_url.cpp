@@ -1,6 +1,8 @@
 // parse_url: schemes, userinfo decoding, query password, IPv6, ports, redaction.
 #include <readyprobe/url.hpp>
 
+#include "url_text.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sstream>

@@ -1,7 +1,7 @@
 // The Check interface: one object per dependency, run on its own schedule by the Prober.
 #pragma once
 
-#include <readyprobe/clock.hpp>
+#include <readyprobe/spec.hpp>
 
 #include <functional>
 #include <memory>
@@ -10,9 +10,6 @@
 
 namespace readyprobe {
 
-// A check must return by this time point; the Prober enforces it if the check does not.
-using Deadline = TimePoint;
-
 struct Result {
     bool ok = false;
     bool timed_out = false;
@@ -20,8 +17,17 @@ struct Result {
 
     static Result pass(std::string message = "ok") { return {true, false, std::move(message)}; }
     static Result fail(std::string message) { return {false, false, std::move(message)}; }
-    static Result timeout(Duration after) {
-        return {false, true, "timeout after " + std::to_string(to_ms(after)) + " ms"};
+    // What a check returns when its deadline passed: `where` names the step it was at ("during
+    // the TLS handshake", "(lease)") or is empty. A check does not know its configured timeout:
+    // the Prober (run_check in prober.hpp) words this "timeout after <the run's budget> ms"
+    // through timeout() below; read without it, the message is "timeout[ <where>]".
+    static Result deadline_passed(const std::string& where = {}) {
+        return {false, true, where.empty() ? "timeout" : "timeout " + where};
+    }
+    // "timeout after 500 ms" (then " " and `where`, if any): the one place a timeout is worded.
+    static Result timeout(Duration budget, const std::string& where = {}) {
+        return {false, true,
+                "timeout after " + std::to_string(to_ms(budget)) + " ms" + (where.empty() ? "" : " " + where)};
     }
 };
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <readyprobe/check.hpp>
-#include <readyprobe/config.hpp>
+#include <readyprobe/spec.hpp>
 
 #include <memory>
 
@@ -24,7 +24,7 @@ std::unique_ptr<Check> make_tcp_check(const CheckSpec& spec);
 // Sentinel file: it exists.
 std::unique_ptr<Check> make_file_check(const CheckSpec& spec);
 
-// Adds every configured check to the prober.
+// Adds every configured check to the prober (defined with the Prober, prober.cpp).
 class Prober;
 void add_checks(Prober& prober, const std::vector<CheckSpec>& specs);
 

@@ -1,15 +1,12 @@
 // Time, injectable so threshold, latch, drain and staleness logic is tested without sleeping.
 #pragma once
 
+#include <readyprobe/spec.hpp>
+
 #include <atomic>
 #include <chrono>
 
 namespace readyprobe {
-
-using SteadyClock = std::chrono::steady_clock;
-using TimePoint = SteadyClock::time_point;
-using Duration = SteadyClock::duration;
-using std::chrono::milliseconds;
 
 class Clock {
 public:
@@ -31,9 +28,5 @@ public:
 private:
     std::atomic<Duration::rep> ticks_{Duration(std::chrono::hours(1)).count()};
 };
-
-inline long long to_ms(Duration d) {
-    return std::chrono::duration_cast<milliseconds>(d).count();
-}
 
 }  // namespace readyprobe

@@ -1,8 +1,8 @@
 // Configuration from the environment (ECS `environment` and `secrets`) and an optional JSON file.
 #pragma once
 
-#include <readyprobe/render.hpp>
-#include <readyprobe/snapshot.hpp>
+#include <readyprobe/duration.hpp>
+#include <readyprobe/spec.hpp>
 #include <readyprobe/url.hpp>
 
 #include <map>
@@ -22,26 +22,6 @@ public:
 
 private:
     std::string where_;
-};
-
-struct StatusRange {
-    int lo;
-    int hi;
-};
-
-struct CheckSpec {
-    std::string name;  // lower-case
-    std::string kind;  // postgres, redis, http, tcp, file
-    Url url;           // password already overridden by PASSWORD
-    Schedule schedule;
-    std::vector<StatusRange> expect{{200, 399}};  // http only
-    std::string ca_file;  // rediss:// only: CA_FILE, trusted instead of the system trust store
-    // PostgreSQL only:
-    int pool = 0;                      // POOL: keep this many connections open and validated
-    std::string migration;             // MIGRATION: "<tool>>=<version>" or "<tool>=<version>"
-    std::string migration_dir;         // MIGRATION_DIR: the alembic versions directory (alembic gates)
-    std::vector<std::string> require;  // REQUIRE: "table" or "table.column" that must exist
-    std::string announce;              // ANNOUNCE: "<service>/<version>": keep a lease (lease.hpp)
 };
 
 enum class LogFormat { text, json };
@@ -86,11 +66,5 @@ Settings load_settings(const Environment& env, LoadOptions options = {});
 // Throws ConfigError (where() is the name) for a bad URL or an unsupported scheme.
 CheckSpec check_spec(const std::string& name, const std::string& url, Schedule schedule = {});
 
-// "250ms", "2s", "1.5s", "1m", "1h". Throws std::invalid_argument.
-Duration parse_duration(const std::string& text);
-std::string format_duration(Duration d);
-// "200,204,300-399". Throws std::invalid_argument.
-std::vector<StatusRange> parse_status_ranges(const std::string& text);
-Details parse_details(const std::string& text);
 
 }  // namespace readyprobe

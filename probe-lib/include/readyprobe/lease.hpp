@@ -3,7 +3,7 @@
 #pragma once
 
 #include <readyprobe/check.hpp>
-#include <readyprobe/config.hpp>
+#include <readyprobe/spec.hpp>
 
 #include <string>
 #include <vector>

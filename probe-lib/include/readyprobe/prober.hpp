@@ -3,7 +3,8 @@
 
 #include <readyprobe/check.hpp>
 #include <readyprobe/clock.hpp>
-#include <readyprobe/snapshot.hpp>
+#include <readyprobe/spec.hpp>
+#include <readyprobe/state.hpp>
 
 #include <functional>
 #include <memory>
@@ -32,6 +33,9 @@ public:
 
     // Adds a check; only before start(). Names must be unique.
     void add(std::string name, std::unique_ptr<Check> check, Schedule schedule = {});
+    // Adds the check `spec` describes, with the spec's name and schedule (one source for both:
+    // add_checks does this for every configured check).
+    void add(const CheckSpec& spec);
 
     // Runs every check at once, then each on its own interval, on background threads:
     // one worker per check plus one scheduler. A worker that overruns its deadline is
@@ -52,5 +56,11 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// Runs `check` once until `deadline`, as the Prober runs it: an escaping exception is a failure;
+// a result that came after the deadline, or a check's Result::deadline_passed(), is a timeout
+// worded with `budget`, the time the run was given ("timeout after 500 ms ..."). The Prober's
+// workers use it; so can one-off runs outside a Prober (tests, tools).
+Result run_check(Check& check, Deadline deadline, Duration budget);
 
 }  // namespace readyprobe

@@ -5,6 +5,7 @@
 #include <readyprobe/checks.hpp>
 #include <readyprobe/clock.hpp>
 #include <readyprobe/config.hpp>
+#include <readyprobe/duration.hpp>
 #include <readyprobe/http.hpp>
 #include <readyprobe/lease.hpp>
 #include <readyprobe/log.hpp>
@@ -13,5 +14,7 @@
 #include <readyprobe/secret.hpp>
 #include <readyprobe/serve.hpp>
 #include <readyprobe/snapshot.hpp>
+#include <readyprobe/spec.hpp>
+#include <readyprobe/state.hpp>
 #include <readyprobe/url.hpp>
 #include <readyprobe/version.hpp>

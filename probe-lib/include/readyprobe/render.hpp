@@ -2,17 +2,11 @@
 #pragma once
 
 #include <readyprobe/snapshot.hpp>
+#include <readyprobe/spec.hpp>
 
 #include <string>
 
 namespace readyprobe {
-
-// What responses reveal (READYPROBE_DETAILS).
-enum class Details {
-    none,    // status code and word only
-    status,  // check names and up/down
-    full,    // also latency and error text (secrets are never in it)
-};
 
 // "ready\n", or with `verbose` one line per check ("[+]db ok", "[-]cache failed: ...").
 std::string render_text(const GroupResult& result, Details details, bool verbose, TimePoint now);

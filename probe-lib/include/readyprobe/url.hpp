@@ -63,9 +63,4 @@ struct RequestTarget {
 // value goes through `encode` and each pair is `key=value`.
 RequestTarget request_target(const Url& url, std::string (*encode)(const std::string&) = nullptr);
 
-std::string percent_decode(const std::string& text);
-
-// Whether a query parameter holds a secret: its name contains "password" in any case.
-bool is_secret_param(const std::string& key);
-
 }  // namespace readyprobe

@@ -37,6 +37,9 @@ struct MigrationRequirement {
     // alembic only: revision -> the revisions it builds on (down_revision and depends_on).
     std::map<std::string, std::vector<std::string>> alembic_parents;
     std::string alembic_dir;  // where the ancestry was read, for messages
+    // What load_migration() read: the MIGRATION text and MIGRATION_DIR (CheckSpec::migration_gate).
+    std::string loaded_text;
+    std::string loaded_dir;
 };
 
 // Syntax only. Throws std::invalid_argument with a message for the operator.

@@ -19,13 +19,11 @@
 #include "io.hpp"
 #include "lease.hpp"
 #include "migration.hpp"
+#include "pg_session.hpp"
 #include "sql.hpp"
 
 #include <readyprobe/checks.hpp>
 #include <readyprobe/lease.hpp>
-
-#include <libpq-fe.h>
-#include <poll.h>
 
 #include <cstdlib>
 #include <memory>
@@ -35,273 +33,7 @@
 namespace readyprobe {
 namespace {
 
-struct PgConnDeleter {
-    void operator()(PGconn* c) const { PQfinish(c); }
-};
-using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
-
-struct PgResultDeleter {
-    void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
-
-// libpq's messages are long and multi-line; operators want the gist.
-std::string simplify(std::string message) {
-    message = detail::first_line(std::move(message));
-    // "connection to server at "127.0.0.1", port 5432 failed: Connection refused"
-    const std::string failed = " failed: ";
-    if (message.rfind("connection to server", 0) == 0) {
-        if (auto pos = message.find(failed); pos != std::string::npos) {
-            message = message.substr(pos + failed.size());
-        }
-    }
-    for (const char* severity : {"FATAL:", "ERROR:"}) {
-        if (message.rfind(severity, 0) == 0) {
-            message = message.substr(std::string(severity).size());
-            message.erase(0, message.find_first_not_of(' '));
-        }
-    }
-    if (message.rfind("could not translate host name", 0) == 0) {
-        auto open = message.find('"');
-        auto close = message.find('"', open + 1);
-        if (open != std::string::npos && close != std::string::npos) {
-            return "name not resolved: " + message.substr(open + 1, close - open - 1);
-        }
-    }
-    if (message.find("too many clients") != std::string::npos ||
-        message.find("remaining connection slots are reserved") != std::string::npos) {
-        return "no free connection slots on the server (" + message + ")";
-    }
-    // PgBouncer's own words when it cannot hand out a server connection.
-    if (message.find("pgbouncer cannot connect to server") != std::string::npos ||
-        message.find("query_wait_timeout") != std::string::npos ||
-        message.find("no more connections allowed") != std::string::npos ||
-        message.find("server login has been failing") != std::string::npos) {
-        return "pooler: " + message;
-    }
-    return message.empty() ? "unknown error" : detail::one_sentence(detail::lower_first(message));
-}
-
-// libpq connection keywords for a check, kept alive as long as the check. Only libpq's own
-// keywords: nothing a pooler would refuse (see the top of this file).
-struct ConnectParams {
-    std::vector<std::string> storage;
-    std::vector<const char*> keys;
-    std::vector<const char*> values;
-
-    explicit ConnectParams(const CheckSpec& spec) {
-        const Url& u = spec.url;
-        const long long timeout_ms = to_ms(spec.schedule.timeout);
-        std::vector<std::pair<std::string, std::string>> kv = {
-            {"host", u.host_list()},
-            {"port", u.port_list()},
-            {"dbname", u.path.size() > 1 ? percent_decode(u.path.substr(1)) : ""},
-            {"user", u.user},
-            {"password", u.password.reveal()},
-            {"application_name", "readyprobe"},
-            // Whole seconds, libpq's minimum is 2; the real bound is our own poll on the deadline.
-            {"connect_timeout", std::to_string(std::max(2LL, (timeout_ms + 999) / 1000))},
-        };
-        for (const auto& [k, v] : u.query) {
-            if (k != "application_name" && k != "connect_timeout" && k != "search_path") {
-                kv.emplace_back(k, v);
-            }
-        }
-        for (const auto& [k, v] : u.secret_query) kv.emplace_back(k, v.reveal());  // sslpassword
-        storage.reserve(kv.size() * 2);
-        for (const auto& [k, v] : kv) {
-            if (v.empty()) continue;
-            storage.push_back(k);
-            storage.push_back(v);
-        }
-        for (std::size_t i = 0; i < storage.size(); i += 2) {
-            keys.push_back(storage[i].c_str());
-            values.push_back(storage[i + 1].c_str());
-        }
-        keys.push_back(nullptr);
-        values.push_back(nullptr);
-    }
-};
-
-// One connection and the statement in flight on it, as a small state machine driven by poll().
-class Session {
-public:
-    enum class Phase { idle, connecting, flushing, waiting, done };
-
-    bool open() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
-    bool reused() const { return reused_; }
-    Phase phase() const { return phase_; }
-    const std::optional<std::string>& error() const { return error_; }
-    bool timed_out() const { return timed_out_; }
-    // The connection was up and the statement sent, but no reply came in time.
-    bool timed_out_connected() const { return timed_out_ && timed_out_connected_; }
-    PGresult* result() const { return result_.get(); }
-    const std::string& sqlstate() const { return sqlstate_; }
-
-    // Starts `sql` (one statement, no parameters), connecting first if needed.
-    void begin(const ConnectParams& params, std::string sql, Deadline deadline) {
-        sql_ = std::move(sql);
-        deadline_ = deadline;
-        error_.reset();
-        sqlstate_.clear();
-        timed_out_ = false;
-        timed_out_connected_ = false;
-        result_.reset();
-        commands_ = 0;
-        reused_ = open();
-        if (reused_) {
-            send();
-            return;
-        }
-        conn_.reset(PQconnectStartParams(params.keys.data(), params.values.data(), 0));
-        if (!conn_ || PQstatus(conn_.get()) == CONNECTION_BAD) {
-            fail(conn_ ? PQerrorMessage(conn_.get()) : "out of memory");
-            return;
-        }
-        poll_state_ = PGRES_POLLING_WRITING;
-        phase_ = Phase::connecting;
-    }
-
-    int fd() const { return conn_ ? PQsocket(conn_.get()) : -1; }
-
-    short events() const {
-        switch (phase_) {
-            case Phase::connecting: return poll_state_ == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-            case Phase::flushing: return POLLIN | POLLOUT;
-            case Phase::waiting: return POLLIN;
-            default: return 0;
-        }
-    }
-
-    // The socket is ready for events(): advance as far as possible without blocking.
-    void step() {
-        PGconn* c = conn_.get();
-        if (phase_ == Phase::connecting) {
-            poll_state_ = PQconnectPoll(c);
-            if (poll_state_ == PGRES_POLLING_FAILED) return fail(PQerrorMessage(c));
-            if (poll_state_ != PGRES_POLLING_OK) return;
-            if (PQsetnonblocking(c, 1) != 0) return fail(PQerrorMessage(c));
-            return send();
-        }
-        if (!PQconsumeInput(c)) return fail(PQerrorMessage(c));
-        if (phase_ == Phase::flushing) return flush();
-        if (phase_ == Phase::waiting) collect();
-    }
-
-    void abandon_on_timeout() {
-        timed_out_ = true;
-        timed_out_connected_ = phase_ == Phase::flushing || phase_ == Phase::waiting;
-        conn_.reset();  // never reuse a connection with a statement in flight
-        phase_ = Phase::done;
-    }
-
-    void drop() {
-        conn_.reset();
-        phase_ = Phase::idle;
-    }
-
-private:
-    // One Query message: the server-side bound for this statement, then the statement, run by
-    // PostgreSQL as one implicit transaction (see the top of the file).
-    void send() {
-        PGconn* c = conn_.get();
-        const long long left = std::max(1LL, detail::remaining_ms(deadline_));
-        const std::string text = "SET LOCAL statement_timeout = " + std::to_string(left) + "; " + sql_;
-        if (!PQsendQuery(c, text.c_str())) return fail(PQerrorMessage(c));
-        phase_ = Phase::flushing;
-        flush();
-    }
-
-    void flush() {
-        const int r = PQflush(conn_.get());
-        if (r < 0) return fail(PQerrorMessage(conn_.get()));
-        if (r == 0) {
-            phase_ = Phase::waiting;
-            collect();
-        }
-    }
-
-    void collect() {
-        PGconn* c = conn_.get();
-        while (!PQisBusy(c)) {
-            PgResult r(PQgetResult(c));
-            if (!r) {
-                phase_ = Phase::done;
-                // The SET LOCAL prefix is one command result; a second one is a statement that
-                // returns no rows (CREATE ...), which succeeded too.
-                if (!result_ && !error_ && commands_ < 2) error_ = "no result";
-                return;
-            }
-            const ExecStatusType st = PQresultStatus(r.get());
-            if (st == PGRES_FATAL_ERROR && !error_) {
-                const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-                sqlstate_ = state ? state : "";
-                error_ = simplify(PQresultErrorMessage(r.get()));
-            } else if (st == PGRES_TUPLES_OK && !result_) {
-                result_ = std::move(r);
-            } else if (st == PGRES_COMMAND_OK) {
-                ++commands_;
-            }
-        }
-    }
-
-    void fail(const std::string& message) {
-        error_ = simplify(message);
-        conn_.reset();
-        phase_ = Phase::done;
-    }
-
-    PgConn conn_;
-    Phase phase_ = Phase::idle;
-    PostgresPollingStatusType poll_state_ = PGRES_POLLING_WRITING;
-    std::string sql_;
-    Deadline deadline_{};
-    std::optional<std::string> error_;
-    bool timed_out_ = false;
-    bool timed_out_connected_ = false;
-    bool reused_ = false;
-    PgResult result_;
-    int commands_ = 0;
-    std::string sqlstate_;
-};
-
-std::vector<detail::Row> rows_of(PGresult* res) {
-    std::vector<detail::Row> rows;
-    for (int i = 0; res && i < PQntuples(res); ++i) {
-        detail::Row row;
-        for (int j = 0; j < PQnfields(res); ++j) {
-            row.values.emplace_back(PQgetvalue(res, i, j));
-            row.nulls.push_back(PQgetisnull(res, i, j) != 0);
-        }
-        rows.push_back(std::move(row));
-    }
-    return rows;
-}
-
-// Drives every session until it is done or the deadline passes (then it is abandoned).
-void drive(const std::vector<Session*>& sessions, Deadline deadline) {
-    for (;;) {
-        std::vector<pollfd> fds;
-        std::vector<Session*> active;
-        for (Session* s : sessions) {
-            if (s->phase() == Session::Phase::done || s->phase() == Session::Phase::idle) continue;
-            fds.push_back({s->fd(), s->events(), 0});
-            active.push_back(s);
-        }
-        if (active.empty()) return;
-        const long long left = detail::remaining_ms(deadline);
-        const int rc = left > 0 ? ::poll(fds.data(), fds.size(), static_cast<int>(left)) : 0;
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc <= 0) {
-            if (rc == 0 && detail::remaining_ms(deadline) > 0) continue;
-            for (Session* s : active) s->abandon_on_timeout();
-            return;
-        }
-        for (std::size_t i = 0; i < fds.size(); ++i) {
-            if (fds[i].revents != 0) active[i]->step();
-        }
-    }
-}
+using namespace detail::pg;
 
 const char* const kNoReply =
     "connected, no reply: the server is stuck, or a pooler has no free server connection";
@@ -334,9 +66,15 @@ class PostgresCheck final : public Check {
 public:
     explicit PostgresCheck(const CheckSpec& spec)
         : spec_(spec), params_(spec), sessions_(static_cast<std::size_t>(std::max(1, spec.pool))) {
-        // Throws std::invalid_argument for a gate that cannot be evaluated soundly (config.cpp
-        // reports the same as a configuration error before anything starts).
-        if (!spec.migration.empty()) migration_ = detail::load_migration(spec.migration, spec.migration_dir);
+        // The gate the configuration loaded (postgres_kind.cpp), unless the spec was changed since
+        // or built in code: then it is loaded here, and throws std::invalid_argument for a gate
+        // that cannot be evaluated soundly (the configuration reports that as a ConfigError).
+        const auto& gate = spec.migration_gate;
+        if (gate && gate->loaded_text == spec.migration && gate->loaded_dir == spec.migration_dir) {
+            migration_ = *gate;
+        } else if (!spec.migration.empty()) {
+            migration_ = detail::load_migration(spec.migration, spec.migration_dir);
+        }
         if (!spec.announce.empty()) announce_ = detail::parse_announce(spec.announce);
     }
 
@@ -351,6 +89,7 @@ public:
     }
 
     Result run(Deadline deadline) override {
+        budget_ = deadline - SteadyClock::now();
         Result r = run_unmasked(deadline);
         r.message = mask(r.message, spec_.url.secrets());
         return r;
@@ -366,10 +105,8 @@ public:
     }
 
 private:
-    Result timeout(const std::string& context = "") const {
-        Result r = Result::timeout(spec_.schedule.timeout);
-        if (!context.empty()) r.message += " (" + context + ")";
-        return r;
+    static Result timeout(const std::string& context = "") {
+        return Result::deadline_passed(context.empty() ? "" : "(" + context + ")");
     }
 
     Result run_unmasked(Deadline deadline) {
@@ -471,8 +208,8 @@ private:
     // when renewed): never a failure of the check, whose dependency is fine; a task that may not
     // write here (no grant, read-only replica) is told so in its message and stays ready.
     std::string renew_lease(Deadline deadline) {
-        // Leave a tenth of the timeout so that a slow renewal cannot make the check's result late.
-        const Deadline until = deadline - spec_.schedule.timeout / 10;
+        // Leave a tenth of the run's time so that a slow renewal cannot make the check's result late.
+        const Deadline until = deadline - budget_ / 10;
         if (SteadyClock::now() >= until) return "no time left in this run";
         if (task_.empty()) {
             const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4");
@@ -545,6 +282,7 @@ private:
     std::vector<Session> sessions_;
     std::optional<detail::MigrationRequirement> migration_;
     std::optional<detail::Announce> announce_;
+    Duration budget_{};         // the time the current run was given (until its deadline)
     std::string task_;          // the lease's task identity, found on the first renewal
     bool announced_ = false;    // a renewal has succeeded: there may be a row to delete
 };
@@ -564,8 +302,9 @@ LeaseQuery leases_requiring(const CheckSpec& database, const std::vector<std::st
     s.begin(params, detail::guard_sql(drops), deadline);
     drive({&s}, deadline);
     if (s.timed_out()) {
-        out.error = "timeout after " + std::to_string(to_ms(database.schedule.timeout)) + " ms";
-        if (s.timed_out_connected()) out.error += std::string(" (") + kNoReply + ")";
+        out.error = Result::timeout(database.schedule.timeout,
+                                    s.timed_out_connected() ? std::string("(") + kNoReply + ")" : "")
+                        .message;
     } else if (s.error() && detail::no_lease_table(s.sqlstate())) {
         out.ok = true;
         out.no_table = true;

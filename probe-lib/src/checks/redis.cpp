@@ -3,14 +3,25 @@
 // with poll() against the run's deadline; hiredis does the protocol only: redisFormatCommandArgv
 // encodes commands, its reply reader parses what comes back. (Debian 12's hiredis 0.14 has no
 // TLS, and its blocking calls could only be bounded by socket timeouts.)
+#include "redis.hpp"
+
+#include "../text.hpp"
 #include "io.hpp"
 #include "transport.hpp"
 
 #include <readyprobe/checks.hpp>
+#include <readyprobe/config.hpp>
 
 #include <hiredis/hiredis.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 namespace readyprobe {
@@ -62,9 +73,7 @@ private:
         conn_.close();
         reader_.reset();
         if (st.kind == detail::IoStatus::timeout) {
-            Result r = Result::timeout(spec_.schedule.timeout);
-            if (!st.message.empty()) r.message += " " + st.message;
-            return r;
+            return Result::deadline_passed(st.message);
         }
         return Result::fail(st.message);
     }
@@ -128,7 +137,7 @@ private:
     Result attempt(Deadline deadline) {
         detail::IoStatus st;
         if (!conn_.is_open()) {
-            if (detail::remaining_ms(deadline) == 0) return Result::timeout(spec_.schedule.timeout);
+            if (detail::remaining_ms(deadline) == 0) return Result::deadline_passed();
             reader_.reset(redisReaderCreate());
             if (!reader_) return Result::fail("cannot allocate a Redis reply reader");
             st = conn_.connect(spec_.url.host, port_, tls_.get(), deadline);
@@ -173,10 +182,63 @@ private:
     Reader reader_;
 };
 
+void check_redis_url(const Url& u, const std::string& where) {
+    if (u.host.empty()) throw ConfigError(where, "URL has no host");
+    if (!u.path.empty() && u.path != "/") {
+        const std::string db = u.path.substr(1);
+        if (db.size() > 5 || !std::all_of(db.begin(), db.end(), [](unsigned char c) { return std::isdigit(c); })) {
+            throw ConfigError(where, "the path of a redis URL is a database number");
+        }
+    }
+}
+
+// CA_FILE: the CA certificate(s), PEM, a rediss:// check trusts instead of the system store.
+void parse_ca_file(CheckSpec& spec, const detail::RawOption& raw) {
+    using detail::shown;
+    if (spec.url.scheme != "rediss") {
+        throw ConfigError(raw.where, "CA_FILE needs a TLS URL: rediss:// (this check's URL is redis://)");
+    }
+    const std::string path = detail::trim(raw.value);
+    if (path.empty()) throw ConfigError(raw.where, "must be the path of a PEM file of CA certificates");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw ConfigError(raw.where, shown(path) + " is a directory, not a PEM file of CA certificates");
+    }
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ConfigError(raw.where, "cannot read " + shown(path) + (errno ? ": " + detail::errno_text(errno) : ""));
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    if (buf.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        throw ConfigError(raw.where, shown(path) + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+    spec.ca_file = path;
+}
+
+void describe_redis(const CheckSpec& spec, nlohmann::json& out) {
+    if (!spec.ca_file.empty()) out["ca_file"] = spec.ca_file;
+}
+
 }  // namespace
 
 std::unique_ptr<Check> make_redis_check(const CheckSpec& spec) {
     return std::make_unique<RedisCheck>(spec);
+}
+
+const detail::Kind& detail::redis_kind() {
+    static const Kind kind = [] {
+        Kind k;
+        k.name = "redis";
+        k.schemes = {"redis", "rediss"};
+        k.options = {{"CA_FILE", 13, parse_ca_file, "CA_FILE is for redis checks only (rediss://)"}};
+        k.check_url = check_redis_url;
+        k.describe = describe_redis;
+        k.make = make_redis_check;
+        return k;
+    }();
+    return kind;
 }
 
 }  // namespace readyprobe

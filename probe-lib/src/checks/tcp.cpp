@@ -1,8 +1,10 @@
 // TCP: a connection to host:port is accepted before the deadline (non-blocking connect + poll).
+#include "tcp.hpp"
+
 #include "io.hpp"
 
 #include <readyprobe/checks.hpp>
-#include <readyprobe/prober.hpp>
+#include <readyprobe/config.hpp>
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -54,7 +56,7 @@ private:
         if (::connect(fd, ai.ai_addr, ai.ai_addrlen) == 0) return Result::pass("connected");
         if (errno != EINPROGRESS) return Result::fail(detail::errno_text(errno));
         const detail::Wait w = detail::wait_fd(fd, POLLOUT, deadline);
-        if (w == detail::Wait::timeout) return Result::timeout(spec_.schedule.timeout);
+        if (w == detail::Wait::timeout) return Result::deadline_passed();
         int err = 0;
         socklen_t len = sizeof err;
         if (w == detail::Wait::error || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
@@ -67,56 +69,25 @@ private:
     CheckSpec spec_;
 };
 
-class FileCheck final : public Check {
-public:
-    explicit FileCheck(const CheckSpec& spec) : path_(percent_decode(spec.url.path)) {}
-
-    std::string kind() const override { return "file"; }
-
-    Result run(Deadline) override {
-        if (::access(path_.c_str(), F_OK) == 0) return Result::pass("exists");
-        if (errno == ENOENT) return Result::fail("missing: " + path_);
-        return Result::fail(path_ + ": " + detail::errno_text(errno));
-    }
-
-private:
-    std::string path_;
-};
-
-class FunctionCheck final : public Check {
-public:
-    FunctionCheck(std::function<Result(Deadline)> fn, std::string kind)
-        : fn_(std::move(fn)), kind_(std::move(kind)) {}
-    std::string kind() const override { return kind_; }
-    Result run(Deadline deadline) override { return fn_(deadline); }
-
-private:
-    std::function<Result(Deadline)> fn_;
-    std::string kind_;
-};
+void check_tcp_url(const Url& u, const std::string& where) {
+    if (u.host.empty() || u.port == 0) throw ConfigError(where, "tcp URLs are tcp://host:port");
+}
 
 }  // namespace
 
 std::unique_ptr<Check> make_tcp_check(const CheckSpec& spec) { return std::make_unique<TcpCheck>(spec); }
 
-std::unique_ptr<Check> make_file_check(const CheckSpec& spec) { return std::make_unique<FileCheck>(spec); }
-
-std::unique_ptr<Check> make_function_check(std::function<Result(Deadline)> fn, std::string kind) {
-    if (!fn) throw std::invalid_argument("make_function_check: empty function");
-    return std::make_unique<FunctionCheck>(std::move(fn), std::move(kind));
-}
-
-std::unique_ptr<Check> make_check(const CheckSpec& spec) {
-    if (spec.kind == "postgres") return make_postgres_check(spec);
-    if (spec.kind == "redis") return make_redis_check(spec);
-    if (spec.kind == "http") return make_http_check(spec);
-    if (spec.kind == "tcp") return make_tcp_check(spec);
-    if (spec.kind == "file") return make_file_check(spec);
-    throw std::invalid_argument("no check kind " + spec.kind);
-}
-
-void add_checks(Prober& prober, const std::vector<CheckSpec>& specs) {
-    for (const auto& spec : specs) prober.add(spec.name, make_check(spec), spec.schedule);
+const detail::Kind& detail::tcp_kind() {
+    static const Kind kind = [] {
+        Kind k;
+        k.name = "tcp";
+        k.schemes = {"tcp"};
+        k.has_password = false;
+        k.check_url = check_tcp_url;
+        k.make = make_tcp_check;
+        return k;
+    }();
+    return kind;
 }
 
 }  // namespace readyprobe

@@ -1,0 +1,10 @@
+// The file check kind (src/kind.hpp): listed in registry.cpp.
+#pragma once
+
+#include "../kind.hpp"
+
+namespace readyprobe::detail {
+
+const Kind& file_kind();
+
+}  // namespace readyprobe::detail
