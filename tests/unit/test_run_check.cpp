@@ -26,7 +26,7 @@ TEST_CASE("run_check: a check's deadline_passed is worded with the run's budget"
           "timeout after 250 ms");
 }
 
-TEST_CASE("run_check: a late result is a timeout; exceptions are failures; others pass through", "[prober][time]") {
+TEST_CASE("run_check: a late result is a timeout - exceptions are failures - others pass through", "[prober][time]") {
     auto late = make_function_check([](Deadline deadline) {
         std::this_thread::sleep_until(deadline + milliseconds(30));
         return Result::pass();
