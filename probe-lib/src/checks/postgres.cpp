@@ -109,24 +109,54 @@ private:
         return Result::deadline_passed(context.empty() ? "" : "(" + context + ")");
     }
 
-    Result run_unmasked(Deadline deadline) {
-        std::vector<Session*> all;
-        for (auto& s : sessions_) {
-            s.begin(params_, "SELECT 1", deadline);
-            all.push_back(&s);
+    // Reopens `closed` (never opened, or found broken): all at once when another connection of
+    // the pool is healthy, else gradually (POOL > 1): one first, the others only once it
+    // succeeded, so that while the server is down or refusing each run makes one connection
+    // attempt, not POOL, and a fleet whose database comes back first reconnects one per task
+    // (the runs themselves are spread by the Prober's jittered backoff). Returns the failure to
+    // report when that first one failed.
+    std::optional<Result> reopen(const std::vector<Session*>& closed, bool any_healthy, Deadline deadline) {
+        if (closed.empty()) return std::nullopt;
+        std::vector<Session*> rest = closed;
+        if (!any_healthy && sessions_.size() > 1) {
+            Session& first = *closed.front();
+            first.begin(params_, "SELECT 1", deadline);
+            drive({&first}, deadline);
+            const std::string pool_text = "0/" + std::to_string(sessions_.size()) + " connections";
+            if (first.timed_out()) {
+                return timeout(first.timed_out_connected() ? pool_text + "; " + kNoReply : pool_text);
+            }
+            if (first.error()) {
+                const std::string error = *first.error();
+                first.drop();
+                return Result::fail(pool_text + ": " + error);
+            }
+            rest.erase(rest.begin());
         }
-        drive(all, deadline);
-        // A kept connection may have been broken by a restart or failover: one fresh attempt
-        // for those within the same deadline before reporting a failure.
-        std::vector<Session*> retry;
-        for (auto& s : sessions_) {
-            if (s.error() && !s.timed_out() && s.reused()) {
-                s.drop();
-                s.begin(params_, "SELECT 1", deadline);
-                retry.push_back(&s);
+        for (Session* s : rest) s->begin(params_, "SELECT 1", deadline);
+        drive(rest, deadline);
+        return std::nullopt;
+    }
+
+    Result run_unmasked(Deadline deadline) {
+        // The kept connections first; a broken one (restart, failover) is reopened within the
+        // same deadline with the ones that were not open, before reporting a failure.
+        std::vector<Session*> kept;
+        std::vector<Session*> closed;
+        for (auto& s : sessions_) (s.open() ? kept : closed).push_back(&s);
+        for (Session* s : kept) s->begin(params_, "SELECT 1", deadline);
+        drive(kept, deadline);
+        bool any_healthy = false;
+        for (Session* s : kept) {
+            if (s->timed_out()) continue;
+            if (!s->error()) {
+                any_healthy = true;
+            } else {
+                s->drop();
+                closed.push_back(s);
             }
         }
-        if (!retry.empty()) drive(retry, deadline);
+        if (auto failed = reopen(closed, any_healthy, deadline)) return *failed;
 
         const std::size_t n = sessions_.size();
         std::size_t healthy = 0;
