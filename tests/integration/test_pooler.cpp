@@ -157,3 +157,37 @@ TEST_CASE("pgbouncer: PostgreSQL stopped behind the pooler turns /health 503 wit
     // PgBouncer retries a server it could not reach after server_login_retry (1 s here).
     CHECK(eventually([&] { return sidecar.status("/health") == 200; }, scaled(6000ms)));
 }
+
+// The reconnect storm of docs/fleet.md: behind PgBouncer every client login makes the pooler start
+// a server login, and a client that gives up at its TIMEOUT closes both, so checks whose logins
+// take longer than TIMEOUT started over on every run and never came back. PostgreSQL's
+// pre_auth_delay makes every login take 2 s (a real server, slow as a busy one is); with TIMEOUT=1s
+// the first run times out naming the pending login, and the next run finishes that same login and
+// passes. Before the fix no run ever passed (each started a new 2 s login and gave up after 1 s).
+TEST_CASE("postgres: a login slower than TIMEOUT is continued by the next run, directly and through PgBouncer",
+          "[postgres][pooler][reconnect]") {
+    Postgres slow;
+    slow.psql("ALTER SYSTEM SET pre_auth_delay = 2");
+    slow.psql("SELECT pg_reload_conf()");
+    PgBouncer bouncer(slow, "transaction");
+
+    for (const std::string& url : {slow.url(), bouncer.url()}) {
+        INFO(url.substr(0, url.find('@')));
+        Environment env{{"READYPROBE_CHECK_DB", url}, {"READYPROBE_TIMEOUT", "1s"}};
+        auto check = make_check(load_settings(env).checks.at(0));
+        const Duration budget = 1000ms;
+        const Result first = run_check(*check, SteadyClock::now() + budget, budget);
+        CHECK_FALSE(first.ok);
+        CHECK(has(first.message, "timeout after 1000 ms"));
+        CHECK(has(first.message, "login in progress"));
+        bool passed = false;
+        for (int run = 0; run < 4 && !passed; ++run) {
+            passed = run_check(*check, SteadyClock::now() + budget, budget).ok;
+        }
+        CHECK(passed);
+        // Kept from then on: the next run needs no login and passes at once.
+        const auto t0 = SteadyClock::now();
+        CHECK(run_check(*check, SteadyClock::now() + budget, budget).ok);
+        CHECK(SteadyClock::now() - t0 < 900ms);
+    }
+}

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,10 @@ public:
             send();
             return;
         }
+        if (std::exchange(parked_, false) && conn_ && SteadyClock::now() - login_started_ < kLoginPatience) {
+            phase_ = Phase::connecting;  // the login the last run left in progress, where it was
+            return;
+        }
         // libpq's connect_timeout from the time left (whole seconds, libpq's minimum is 2); the
         // real bound is our own poll on the deadline. libpq copies the values.
         const std::string connect_timeout =
@@ -155,7 +160,11 @@ public:
         }
         poll_state_ = PGRES_POLLING_WRITING;
         phase_ = Phase::connecting;
+        login_started_ = SteadyClock::now();
     }
+
+    // A login the deadline interrupted, kept for the next run (see abandon_on_timeout).
+    bool login_pending() const { return parked_ && conn_ != nullptr; }
 
     int fd() const { return conn_ ? PQsocket(conn_.get()) : -1; }
 
@@ -183,15 +192,24 @@ public:
         if (phase_ == Phase::waiting) collect();
     }
 
+    // The run's deadline passed. A connection with a statement in flight is closed (never reused
+    // with a reply outstanding). A login still in progress is kept and the next run continues it
+    // (for up to kLoginPatience from its start) instead of starting over: behind PgBouncer every
+    // client login makes the pooler open a server login, and a client that gives up closes that
+    // too, so a fleet of down checks whose logins take longer than TIMEOUT (a pooler busy with the
+    // same fleet's logins after a restart) would start over forever (docs/fleet.md, the storm).
+    // The run still reports its timeout; nothing is sent on a pending login.
     void abandon_on_timeout() {
         timed_out_ = true;
         timed_out_connected_ = phase_ == Phase::flushing || phase_ == Phase::waiting;
-        conn_.reset();  // never reuse a connection with a statement in flight
+        parked_ = phase_ == Phase::connecting && SteadyClock::now() - login_started_ < kLoginPatience;
+        if (!parked_) conn_.reset();
         phase_ = Phase::done;
     }
 
     void drop() {
         conn_.reset();
+        parked_ = false;
         phase_ = Phase::idle;
     }
 
@@ -246,7 +264,11 @@ private:
         phase_ = Phase::done;
     }
 
+    static constexpr std::chrono::seconds kLoginPatience{30};
+
     PgConn conn_;
+    bool parked_ = false;
+    TimePoint login_started_{};
     Phase phase_ = Phase::idle;
     PostgresPollingStatusType poll_state_ = PGRES_POLLING_WRITING;
     std::string sql_;

@@ -37,6 +37,9 @@ using namespace detail::pg;
 
 const char* const kNoReply =
     "connected, no reply: the server is stuck, or a pooler has no free server connection";
+// A login the deadline interrupted is continued by the next run (pg_session.hpp,
+// Session::abandon_on_timeout says why).
+const char* const kLoginPending = "login in progress: the next run continues it";
 
 // REQUIRE's one query: the items ("table" or "table.column") that do not exist, in order.
 // A table is looked up in the schemas of `?search_path=` in order (`$user` is the role's own),
@@ -124,7 +127,8 @@ private:
             drive({&first}, deadline);
             const std::string pool_text = "0/" + std::to_string(sessions_.size()) + " connections";
             if (first.timed_out()) {
-                return timeout(first.timed_out_connected() ? pool_text + "; " + kNoReply : pool_text);
+                if (first.timed_out_connected()) return timeout(pool_text + "; " + kNoReply);
+                return timeout(first.login_pending() ? pool_text + "; " + kLoginPending : pool_text);
             }
             if (first.error()) {
                 const std::string error = *first.error();
@@ -162,11 +166,13 @@ private:
         std::size_t healthy = 0;
         bool any_timeout = false;
         bool connected_timeout = false;
+        bool login_pending = false;
         std::string first_error;
         for (auto& s : sessions_) {
             if (s.timed_out()) {
                 any_timeout = true;
                 connected_timeout = connected_timeout || s.timed_out_connected();
+                login_pending = login_pending || s.login_pending();
             } else if (s.error()) {
                 if (first_error.empty()) first_error = *s.error();
                 s.drop();
@@ -180,7 +186,11 @@ private:
                 // Behind PgBouncer or RDS Proxy a client is connected at once and then queued until
                 // a server connection is free: name that case instead of a bare timeout.
                 std::string context = n > 1 ? pool_text : "";
-                if (connected_timeout) context += (context.empty() ? "" : "; ") + std::string(kNoReply);
+                if (connected_timeout) {
+                    context += (context.empty() ? "" : "; ") + std::string(kNoReply);
+                } else if (login_pending) {
+                    context += (context.empty() ? "" : "; ") + std::string(kLoginPending);
+                }
                 return timeout(context);
             }
             return Result::fail(n > 1 ? pool_text + ": " + first_error : first_error);
