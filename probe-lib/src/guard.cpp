@@ -77,18 +77,28 @@ Reply exec(PGconn* c, const std::string& sql, TimePoint deadline, const std::fun
         return out;
     }
     const int fd = PQsocket(c);
-    while (PQflush(c) == 1 || PQisBusy(c)) {
-        const long long left = to_ms(deadline - SteadyClock::now());
-        if (left <= 0) {
+    TimePoint next_tick = SteadyClock::now() + kTick;
+    for (;;) {
+        const int flush = PQflush(c);  // 1: more to send, 0: all sent, -1: failed
+        if (flush < 0 || (flush == 0 && !PQisBusy(c))) break;
+        TimePoint now = SteadyClock::now();
+        if (now >= deadline) {
             out.timed_out = true;
             out.error = "no reply in time";
             return out;
         }
-        pollfd p{fd, static_cast<short>(POLLIN | POLLOUT), 0};
-        const int wait_ms = static_cast<int>(std::min<long long>(left, to_ms(kTick)));
+        if (tick && now >= next_tick) {
+            tick();
+            now = SteadyClock::now();
+            next_tick = now + kTick;
+        }
+        // Writable only matters while there is something left to send: a connected socket is
+        // almost always writable, and asking for it would turn this wait into a busy loop.
+        pollfd p{fd, static_cast<short>(flush == 1 ? (POLLIN | POLLOUT) : POLLIN), 0};
+        const TimePoint wake = tick ? std::min(deadline, next_tick) : deadline;
+        const int wait_ms = static_cast<int>(std::max<long long>(1, to_ms(wake - now)));
         if (::poll(&p, 1, wait_ms) < 0 && errno != EINTR) break;
         if (!PQconsumeInput(c)) break;
-        if (tick && PQisBusy(c)) tick();
     }
     out.ok = true;
     while (PGresult* raw = PQgetResult(c)) {
@@ -243,6 +253,13 @@ bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOption
     auto tick = [&] {
         if (cancelled || SteadyClock::now() - started < kTick) return;
         Reply b = exec(watch.get(), blockers_sql(pid), SteadyClock::now() + std::chrono::seconds(5));
+        if (b.timed_out || PQstatus(watch.get()) != CONNECTION_OK) {
+            // A watch query left outstanding (or a broken connection) would refuse every later
+            // one: watch on a new connection from the next tick (lock_timeout bounds the wait
+            // meanwhile).
+            std::string ignored;
+            if (Conn fresh = connect(spec, std::chrono::seconds(5), ignored)) watch = std::move(fresh);
+        }
         if (!b.ok || b.rows.empty()) {
             waiting_since.reset();
             return;

@@ -6,6 +6,7 @@
 #include <readyprobe/clock.hpp>
 #include <readyprobe/config.hpp>
 #include <readyprobe/duration.hpp>
+#include <readyprobe/guard.hpp>
 #include <readyprobe/http.hpp>
 #include <readyprobe/lease.hpp>
 #include <readyprobe/log.hpp>
