@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -30,6 +32,7 @@ struct Service::Impl {
     ServeOptions options;
     sigset_t signals;
     httplib::Server server;
+    std::atomic<bool> listen_returned{false};
 
     Impl(Prober& p, ServeOptions o) : prober(p), options(std::move(o)) {}
 
@@ -55,6 +58,11 @@ struct Service::Impl {
         const LogEvent stopping = event("stopping");
         scope.emplace(stopping);
         spdlog::info("drain complete, stopping");
+        // cpp-httplib's stop() does nothing before listen_after_bind() has marked the server
+        // running: a signal that came first (READYPROBE_DRAIN=0 at start-up) waits for that.
+        while (!server.is_running() && !listen_returned) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         server.stop();
     }
 };
@@ -91,7 +99,9 @@ int Service::run() {
     impl_->prober.start();
     std::thread signal_thread([this] { impl_->on_signals(); });
     int exit_code = 0;
-    if (!impl_->server.listen_after_bind()) {
+    const bool listened = impl_->server.listen_after_bind();
+    impl_->listen_returned = true;
+    if (!listened) {
         spdlog::error("the HTTP server stopped unexpectedly");
         exit_code = 1;
         // Let the signal thread finish as if a SIGTERM had arrived (blocked there: sigwait takes it).
