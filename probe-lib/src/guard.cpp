@@ -383,28 +383,21 @@ std::string transaction_control(const std::string& sql) {
                 ++j;
             }
             if (at_start) {
+                // The word after this one, lower-cased.
+                const auto next_word = [&] {
+                    std::size_t k = j;
+                    while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
+                    std::string next;
+                    while (k < n && std::isalpha(static_cast<unsigned char>(sql[k]))) {
+                        next.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[k]))));
+                        ++k;
+                    }
+                    return next;
+                };
                 static const std::set<std::string> ends{"begin", "start", "commit", "end", "abort", "rollback"};
-                if (ends.count(word)) {
-                    // ROLLBACK TO [SAVEPOINT] stays inside the transaction.
-                    std::size_t k = j;
-                    while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
-                    std::string next;
-                    while (k < n && std::isalpha(static_cast<unsigned char>(sql[k]))) {
-                        next.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[k]))));
-                        ++k;
-                    }
-                    if (!(word == "rollback" && next == "to")) return word;
-                }
-                if (word == "prepare") {
-                    std::size_t k = j;
-                    while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
-                    std::string next;
-                    while (k < n && std::isalpha(static_cast<unsigned char>(sql[k]))) {
-                        next.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[k]))));
-                        ++k;
-                    }
-                    if (next == "transaction") return "prepare transaction";
-                }
+                // ROLLBACK TO [SAVEPOINT] stays inside the transaction.
+                if (ends.count(word) && !(word == "rollback" && next_word() == "to")) return word;
+                if (word == "prepare" && next_word() == "transaction") return "prepare transaction";
             }
             at_start = false;
             i = j;
