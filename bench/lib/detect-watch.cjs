@@ -22,7 +22,6 @@
 //   "recover_ms","n503","max_latency_ms","restart_ms"}.
 'use strict';
 
-const http = require('http');
 const net = require('net');
 const fs = require('fs');
 const { spawn } = require('child_process');
@@ -31,27 +30,7 @@ const { Client } = require('pg');
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function get(url, timeoutMs) {
-    return new Promise((resolve) => {
-        let done = false;
-        const finish = (v) => {
-            if (!done) {
-                done = true;
-                resolve(v);
-            }
-        };
-        const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-            res.resume();
-            res.on('end', () => finish(res.statusCode));
-            res.on('error', () => finish(res.statusCode));
-        });
-        req.on('timeout', () => {
-            req.destroy();
-            finish(0);
-        });
-        req.on('error', () => finish(0));
-    });
-}
+const { get } = require('./tools.cjs');
 
 function pidOf(file) {
     const pid = parseInt(fs.readFileSync(file, 'utf8').split('\n')[0], 10);

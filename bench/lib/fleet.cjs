@@ -20,27 +20,8 @@ const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const agent = new http.Agent({ keepAlive: false, maxSockets: 64 });
 
-function get(url, timeoutMs = 2000) {
-    return new Promise((resolve) => {
-        let done = false;
-        const finish = (v) => {
-            if (!done) {
-                done = true;
-                resolve(v);
-            }
-        };
-        const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
-            res.resume();
-            res.on('end', () => finish(res.statusCode));
-            res.on('error', () => finish(res.statusCode));
-        });
-        req.on('timeout', () => {
-            req.destroy();
-            finish(0);
-        });
-        req.on('error', () => finish(0));
-    });
-}
+const tools = require('./tools.cjs');
+const get = (url, timeoutMs = 2000) => tools.get(url, timeoutMs, agent);
 
 const readUrls = (file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
 

@@ -26,8 +26,9 @@ const { spawn } = require('child_process');
 const now = () => performance.now(); // monotonic ms
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// One GET on a fresh connection; resolves to the status, or 0 on any error or timeout.
-function get(url, timeoutMs = 1000) {
+// One GET on a fresh connection (or through `agent`); resolves to the status, or 0 on any error
+// or timeout. Also used by detect-watch.cjs and fleet.cjs.
+function get(url, timeoutMs = 1000, agent = false) {
     return new Promise((resolve) => {
         let done = false;
         const finish = (v) => {
@@ -36,7 +37,7 @@ function get(url, timeoutMs = 1000) {
                 resolve(v);
             }
         };
-        const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+        const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
             res.resume();
             res.on('end', () => finish(res.statusCode));
             res.on('error', () => finish(res.statusCode));
@@ -193,7 +194,11 @@ async function main() {
     }
 }
 
-main().catch((e) => {
-    console.error(`tools.cjs: ${e.stack || e}`);
-    process.exit(1);
-});
+module.exports = { get };
+
+if (require.main === module) {
+    main().catch((e) => {
+        console.error(`tools.cjs: ${e.stack || e}`);
+        process.exit(1);
+    });
+}
