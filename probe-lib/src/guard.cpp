@@ -187,8 +187,43 @@ std::vector<Blocker> blockers_of(const Reply& r) {
     return out;
 }
 
+// The migration itself, watched from `watch`: on the first sign of a lock wait, name the holders
+// (`seen`) and cancel (`cancelled`). A wait behind a request's millisecond transaction is normal
+// under load: only one that lasts kLockGrace (seen at consecutive ticks) means a long holder.
+Reply run_watched(const CheckSpec& spec, PGconn* work, Conn& watch, int pid, const std::string& sql,
+                  TimePoint deadline, std::vector<Blocker>& seen, bool& cancelled) {
+    std::optional<TimePoint> waiting_since;
+    const TimePoint started = SteadyClock::now();
+    auto tick = [&] {
+        if (cancelled || SteadyClock::now() - started < kTick) return;
+        Reply b = exec(watch.get(), blockers_sql(pid), SteadyClock::now() + std::chrono::seconds(5));
+        if (b.timed_out || PQstatus(watch.get()) != CONNECTION_OK) {
+            // A watch query left outstanding (or a broken connection) would refuse every later
+            // one: watch on a new connection from the next tick (lock_timeout bounds the wait
+            // meanwhile).
+            std::string ignored;
+            if (Conn fresh = connect(spec, std::chrono::seconds(5), ignored)) watch = std::move(fresh);
+        }
+        if (!b.ok || b.rows.empty()) {
+            waiting_since.reset();
+            return;
+        }
+        if (!waiting_since) waiting_since = SteadyClock::now();
+        seen = blockers_of(b);
+        if (SteadyClock::now() - *waiting_since < kLockGrace) return;
+        if (std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel{PQgetCancel(work), PQfreeCancel}) {
+            char buf[256];
+            PQcancel(cancel.get(), buf, sizeof buf);
+        }
+        cancelled = true;
+    };
+    return exec(work, sql, deadline, tick);
+}
+
 // One attempt. Fills `out` and returns true when it is final (safe, applied, failed, or refused
 // with no point in retrying); a refused attempt that may pass later returns false.
+// (Longer than most functions here on purpose: it is the one transaction's life, BEGIN to
+// COMMIT/ROLLBACK, as numbered steps; every failure path must end that transaction.)
 bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOptions& o, SqlGuardResult& out) {
     const int number = out.attempts + 1;
     out = SqlGuardResult{};
@@ -243,37 +278,9 @@ bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOption
         for (const auto& row : r.rows) before.push_back(row.at(0));
     }
 
-    // The migration itself, watched: on the first sign of a lock wait, name the holders and cancel.
-    // A wait behind a request's millisecond transaction is normal under load: only one that lasts
-    // kLockGrace (seen at consecutive ticks) means a long holder, and cancels.
     std::vector<Blocker> seen;
     bool cancelled = false;
-    std::optional<TimePoint> waiting_since;
-    const TimePoint started = SteadyClock::now();
-    auto tick = [&] {
-        if (cancelled || SteadyClock::now() - started < kTick) return;
-        Reply b = exec(watch.get(), blockers_sql(pid), SteadyClock::now() + std::chrono::seconds(5));
-        if (b.timed_out || PQstatus(watch.get()) != CONNECTION_OK) {
-            // A watch query left outstanding (or a broken connection) would refuse every later
-            // one: watch on a new connection from the next tick (lock_timeout bounds the wait
-            // meanwhile).
-            std::string ignored;
-            if (Conn fresh = connect(spec, std::chrono::seconds(5), ignored)) watch = std::move(fresh);
-        }
-        if (!b.ok || b.rows.empty()) {
-            waiting_since.reset();
-            return;
-        }
-        if (!waiting_since) waiting_since = SteadyClock::now();
-        seen = blockers_of(b);
-        if (SteadyClock::now() - *waiting_since < kLockGrace) return;
-        if (std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel{PQgetCancel(work.get()), PQfreeCancel}) {
-            char buf[256];
-            PQcancel(cancel.get(), buf, sizeof buf);
-        }
-        cancelled = true;
-    };
-    Reply run = exec(work.get(), sql, deadline(), tick);
+    Reply run = run_watched(spec, work.get(), watch, pid, sql, deadline(), seen, cancelled);
     if (!run.ok) {
         // 55P03 lock_not_available (lock_timeout); 57014 query_canceled (ours, or statement_timeout).
         const bool lock_wait = run.sqlstate == "55P03" || (cancelled && run.sqlstate == "57014");
@@ -327,89 +334,6 @@ bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOption
 
 }  // namespace
 
-namespace detail {
-
-std::string transaction_control(const std::string& sql) {
-    bool at_start = true;
-    std::size_t i = 0;
-    const std::size_t n = sql.size();
-    while (i < n) {
-        const char c = sql[i];
-        if (std::isspace(static_cast<unsigned char>(c))) {
-            ++i;
-        } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
-            while (i < n && sql[i] != '\n') ++i;
-        } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
-            int depth = 0;
-            do {
-                if (sql.compare(i, 2, "/*") == 0) {
-                    ++depth;
-                    i += 2;
-                } else if (sql.compare(i, 2, "*/") == 0) {
-                    --depth;
-                    i += 2;
-                } else {
-                    ++i;
-                }
-            } while (i < n && depth > 0);
-        } else if (c == '\'' || c == '"') {
-            at_start = false;
-            for (++i; i < n; ++i) {
-                if (sql[i] == c) {
-                    if (i + 1 < n && sql[i + 1] == c) ++i;
-                    else break;
-                }
-            }
-            ++i;
-        } else if (c == '$') {
-            at_start = false;
-            std::size_t j = i + 1;
-            while (j < n && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_')) ++j;
-            if (j < n && sql[j] == '$') {
-                const std::string tag = sql.substr(i, j - i + 1);
-                const auto close = sql.find(tag, j + 1);
-                i = close == std::string::npos ? n : close + tag.size();
-            } else {
-                i = j;
-            }
-        } else if (c == ';') {
-            at_start = true;
-            ++i;
-        } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-            std::size_t j = i;
-            std::string word;
-            while (j < n && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_')) {
-                word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[j]))));
-                ++j;
-            }
-            if (at_start) {
-                // The word after this one, lower-cased.
-                const auto next_word = [&] {
-                    std::size_t k = j;
-                    while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
-                    std::string next;
-                    while (k < n && std::isalpha(static_cast<unsigned char>(sql[k]))) {
-                        next.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[k]))));
-                        ++k;
-                    }
-                    return next;
-                };
-                static const std::set<std::string> ends{"begin", "start", "commit", "end", "abort", "rollback"};
-                // ROLLBACK TO [SAVEPOINT] stays inside the transaction.
-                if (ends.count(word) && !(word == "rollback" && next_word() == "to")) return word;
-                if (word == "prepare" && next_word() == "transaction") return "prepare transaction";
-            }
-            at_start = false;
-            i = j;
-        } else {
-            at_start = false;
-            ++i;
-        }
-    }
-    return "";
-}
-
-}  // namespace detail
 
 std::string Blocker::describe() const {
     std::string out = "pid " + std::to_string(pid);

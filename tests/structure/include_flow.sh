@@ -24,7 +24,7 @@ stage() {
     include/readyprobe/snapshot.hpp | src/snapshot.cpp) echo 4 ;;
     include/readyprobe/render.hpp | src/render.cpp) echo 5 ;;
     include/readyprobe/http.hpp | src/http.cpp) echo 6 ;;
-    include/readyprobe/serve.hpp | src/serve.cpp | include/readyprobe/guard.hpp | src/guard.cpp | src/guard_text.hpp) echo 7 ;;
+    include/readyprobe/serve.hpp | src/serve.cpp | include/readyprobe/guard.hpp | src/guard.cpp | src/guard_text.hpp | src/guard_text.cpp) echo 7 ;;
     *) echo unknown ;;
   esac
 }

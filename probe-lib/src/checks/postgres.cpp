@@ -142,6 +142,48 @@ private:
         return std::nullopt;
     }
 
+    std::string pool_count_text() const {
+        std::size_t healthy = 0;
+        for (const auto& s : sessions_) healthy += (!s.timed_out() && !s.error()) ? 1 : 0;
+        return std::to_string(healthy) + "/" + std::to_string(sessions_.size()) + " connections";
+    }
+
+    // After SELECT 1 on every connection: the failure to report when not all of them answered
+    // (dropping the ones that failed), or nullopt.
+    std::optional<Result> pool_failure(const std::string& pool_text) {
+        const std::size_t n = sessions_.size();
+        std::size_t healthy = 0;
+        bool any_timeout = false;
+        bool connected_timeout = false;
+        bool login_pending = false;
+        std::string first_error;
+        for (auto& s : sessions_) {
+            if (s.timed_out()) {
+                any_timeout = true;
+                connected_timeout = connected_timeout || s.timed_out_connected();
+                login_pending = login_pending || s.login_pending();
+            } else if (s.error()) {
+                if (first_error.empty()) first_error = *s.error();
+                s.drop();
+            } else {
+                ++healthy;
+            }
+        }
+        if (healthy == n) return std::nullopt;
+        if (any_timeout && first_error.empty()) {
+            // Behind PgBouncer or RDS Proxy a client is connected at once and then queued until
+            // a server connection is free: name that case instead of a bare timeout.
+            std::string context = n > 1 ? pool_text : "";
+            if (connected_timeout) {
+                context += (context.empty() ? "" : "; ") + std::string(kNoReply);
+            } else if (login_pending) {
+                context += (context.empty() ? "" : "; ") + std::string(kLoginPending);
+            }
+            return timeout(context);
+        }
+        return Result::fail(n > 1 ? pool_text + ": " + first_error : first_error);
+    }
+
     Result run_unmasked(Deadline deadline) {
         // The kept connections first; a broken one (restart, failover) is reopened within the
         // same deadline with the ones that were not open, before reporting a failure.
@@ -163,38 +205,8 @@ private:
         if (auto failed = reopen(closed, any_healthy, deadline)) return *failed;
 
         const std::size_t n = sessions_.size();
-        std::size_t healthy = 0;
-        bool any_timeout = false;
-        bool connected_timeout = false;
-        bool login_pending = false;
-        std::string first_error;
-        for (auto& s : sessions_) {
-            if (s.timed_out()) {
-                any_timeout = true;
-                connected_timeout = connected_timeout || s.timed_out_connected();
-                login_pending = login_pending || s.login_pending();
-            } else if (s.error()) {
-                if (first_error.empty()) first_error = *s.error();
-                s.drop();
-            } else {
-                ++healthy;
-            }
-        }
-        const std::string pool_text = std::to_string(healthy) + "/" + std::to_string(n) + " connections";
-        if (healthy < n) {
-            if (any_timeout && first_error.empty()) {
-                // Behind PgBouncer or RDS Proxy a client is connected at once and then queued until
-                // a server connection is free: name that case instead of a bare timeout.
-                std::string context = n > 1 ? pool_text : "";
-                if (connected_timeout) {
-                    context += (context.empty() ? "" : "; ") + std::string(kNoReply);
-                } else if (login_pending) {
-                    context += (context.empty() ? "" : "; ") + std::string(kLoginPending);
-                }
-                return timeout(context);
-            }
-            return Result::fail(n > 1 ? pool_text + ": " + first_error : first_error);
-        }
+        const std::string pool_text = pool_count_text();
+        if (auto failed = pool_failure(pool_text)) return *failed;
 
         std::vector<std::string> details;
         if (n > 1) details.push_back(pool_text);

@@ -1,0 +1,98 @@
+// The migration guard's text check (guard_text.hpp): does a SQL file start or end a transaction
+// of its own? A scanner, not a parser: comments, quoted strings and identifiers, and dollar-quoted
+// bodies are skipped; the first word of each statement is looked at.
+#include "guard_text.hpp"
+
+#include <cctype>
+#include <set>
+#include <string>
+
+namespace readyprobe {
+
+namespace detail {
+
+// (One loop over the text on purpose: the lexical states - comment, string, identifier, dollar
+// quote, word - share the position; split apart they would pass it back and forth.)
+std::string transaction_control(const std::string& sql) {
+    bool at_start = true;
+    std::size_t i = 0;
+    const std::size_t n = sql.size();
+    while (i < n) {
+        const char c = sql[i];
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            ++i;
+        } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+            while (i < n && sql[i] != '\n') ++i;
+        } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+            int depth = 0;
+            do {
+                if (sql.compare(i, 2, "/*") == 0) {
+                    ++depth;
+                    i += 2;
+                } else if (sql.compare(i, 2, "*/") == 0) {
+                    --depth;
+                    i += 2;
+                } else {
+                    ++i;
+                }
+            } while (i < n && depth > 0);
+        } else if (c == '\'' || c == '"') {
+            at_start = false;
+            for (++i; i < n; ++i) {
+                if (sql[i] == c) {
+                    if (i + 1 < n && sql[i + 1] == c) ++i;
+                    else break;
+                }
+            }
+            ++i;
+        } else if (c == '$') {
+            at_start = false;
+            std::size_t j = i + 1;
+            while (j < n && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_')) ++j;
+            if (j < n && sql[j] == '$') {
+                const std::string tag = sql.substr(i, j - i + 1);
+                const auto close = sql.find(tag, j + 1);
+                i = close == std::string::npos ? n : close + tag.size();
+            } else {
+                i = j;
+            }
+        } else if (c == ';') {
+            at_start = true;
+            ++i;
+        } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+            std::size_t j = i;
+            std::string word;
+            while (j < n && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_')) {
+                word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[j]))));
+                ++j;
+            }
+            if (at_start) {
+                // The word after this one, lower-cased.
+                const auto next_word = [&] {
+                    std::size_t k = j;
+                    while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
+                    std::string next;
+                    while (k < n && std::isalpha(static_cast<unsigned char>(sql[k]))) {
+                        next.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[k]))));
+                        ++k;
+                    }
+                    return next;
+                };
+                static const std::set<std::string> ends{"begin", "start", "commit", "end", "abort", "rollback"};
+                // ROLLBACK TO [SAVEPOINT] stays inside the transaction.
+                if (ends.count(word) && !(word == "rollback" && next_word() == "to")) return word;
+                if (word == "prepare" && next_word() == "transaction") return "prepare transaction";
+            }
+            at_start = false;
+            i = j;
+        } else {
+            at_start = false;
+            ++i;
+        }
+    }
+    return "";
+}
+
+}  // namespace detail
+
+}  // namespace readyprobe
