@@ -76,8 +76,11 @@ void check_parsed(const Url& url, const std::string& input, bool whole_input) {
     // and that text as its scheme, which redacted() shows and rotating would change).
     const std::size_t pw_at = input.find(pw);
     const std::size_t scheme_sep = input.find("://");
+    // And that first occurrence is the password field itself (":pw@"), not text of the user name
+    // ("postgres://a-pw@b:a-pw%40@h" has the password "a-pw@", which its user name shows).
     const bool written_in_userinfo =
-        pw_at != std::string::npos && (scheme_sep == std::string::npos || pw_at >= scheme_sep + 3);
+        pw_at != std::string::npos && (scheme_sep == std::string::npos || pw_at >= scheme_sep + 3) &&
+        pw_at > 0 && input[pw_at - 1] == ':' && input.compare(pw_at + pw.size(), 1, "@") == 0;
     if (whole_input && contains(redacted, pw) && checkable_secret(pw, without_first(input, pw)) &&
         written_in_userinfo && rpfuzz::rotate(pw) != pw) {
         std::string other_redacted;
