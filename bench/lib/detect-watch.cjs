@@ -30,7 +30,7 @@ const { Client } = require('pg');
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const { get } = require('./tools.cjs');
+const { get, childrenOf } = require('./tools.cjs');
 
 function pidOf(file) {
     const pid = parseInt(fs.readFileSync(file, 'utf8').split('\n')[0], 10);
@@ -47,20 +47,6 @@ function alive(pid) {
     }
 }
 
-function childrenOf(pid) {
-    const kids = [];
-    for (const d of fs.readdirSync('/proc')) {
-        if (!/^\d+$/.test(d)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-            if (parseInt(fields[1], 10) === pid) kids.push(parseInt(d, 10));
-        } catch (_) {
-            // ended meanwhile
-        }
-    }
-    return kids;
-}
 
 function run(cmd, args) {
     return new Promise((resolve, reject) => {

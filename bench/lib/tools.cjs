@@ -194,7 +194,7 @@ async function main() {
     }
 }
 
-module.exports = { get };
+module.exports = { get, childrenOf };
 
 if (require.main === module) {
     main().catch((e) => {
