@@ -10,11 +10,38 @@
 namespace readyprobe {
 
 namespace detail {
+namespace {
+
+// Where one statement ends. A `;` inside a SQL-standard routine body (CREATE FUNCTION ... BEGIN
+// ATOMIC ...; ...; END) does not end it: the heuristic psql's own lexer uses (src/fe_utils/
+// psqlscan.l, the {identifier} rule: a statement whose first words are CREATE [OR REPLACE]
+// FUNCTION|PROCEDURE counts BEGIN and, inside one, CASE up and END down, outside parentheses;
+// `;` ends the statement only at depth 0).
+struct Statement {
+    std::string lead;  // the first letter of each of its first four words
+    int parens = 0;
+    int begins = 0;
+    void word(const std::string& w) {
+        if (lead.size() < 4) {
+            static const std::set<std::string> heads{"create", "or", "replace", "function", "procedure"};
+            lead.push_back(heads.count(w) ? w[0] : ' ');
+        }
+        const bool routine = lead.rfind("cf", 0) == 0 || lead.rfind("cp", 0) == 0 ||
+                             lead.rfind("corf", 0) == 0 || lead.rfind("corp", 0) == 0;
+        if (!routine || parens != 0) return;
+        if (w == "begin" || (w == "case" && begins > 0)) ++begins;
+        else if (w == "end" && begins > 0) --begins;
+    }
+    bool ends_at_semicolon() const { return parens <= 0 && begins == 0; }
+};
+
+}  // namespace
 
 // (One loop over the text on purpose: the lexical states - comment, string, identifier, dollar
 // quote, word - share the position; split apart they would pass it back and forth.)
 std::string transaction_control(const std::string& sql) {
     bool at_start = true;
+    Statement statement;
     std::size_t i = 0;
     const std::size_t n = sql.size();
     while (i < n) {
@@ -57,7 +84,10 @@ std::string transaction_control(const std::string& sql) {
                 i = j;
             }
         } else if (c == ';') {
-            at_start = true;
+            if (statement.ends_at_semicolon()) {
+                at_start = true;
+                statement = Statement{};
+            }
             ++i;
         } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
             std::size_t j = i;
@@ -83,9 +113,12 @@ std::string transaction_control(const std::string& sql) {
                 if (ends.count(word) && !(word == "rollback" && next_word() == "to")) return word;
                 if (word == "prepare" && next_word() == "transaction") return "prepare transaction";
             }
+            statement.word(word);
             at_start = false;
             i = j;
         } else {
+            if (c == '(') ++statement.parens;
+            if (c == ')') --statement.parens;
             at_start = false;
             ++i;
         }

@@ -27,5 +27,15 @@ TEST_CASE("guard: a file that starts or ends a transaction is named, not bodies,
     CHECK(transaction_control("ALTER TABLE t ADD c int; -- then\n  COMMIT;") == "commit");
     CHECK(transaction_control("SELECT $1; COMMIT") == "commit");
     CHECK(transaction_control("ALTER TABLE t ADD beginning int;") == "");
+    // SQL-standard routine bodies (PostgreSQL 14+): their `;` and END stay inside the CREATE, as
+    // psql's lexer (psqlscan.l) and the server read them; CASE .. END inside one counts too.
+    CHECK(transaction_control("CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE "
+                              "WHEN a > 0 THEN 1 ELSE 2 END; END; ALTER TABLE t ADD c int;") == "");
+    CHECK(transaction_control("create or replace procedure p() language sql begin atomic insert into t values "
+                              "(1); end;\nCOMMIT;") == "commit");
+    CHECK(transaction_control("CREATE OR REPLACE FUNCTION g() RETURNS int BEGIN ATOMIC SELECT 1; END; END;") ==
+          "end");
+    // Not a routine: BEGIN after CREATE TABLE is no body, the statement ends at its `;`.
+    CHECK(transaction_control("CREATE TABLE begin_log (x int); BEGIN;") == "begin");
     CHECK(transaction_control("") == "");
 }
