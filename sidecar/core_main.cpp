@@ -60,24 +60,21 @@ int main(int argc, char** argv) {
     std::string guard_wait;
     std::string guard_sql;
     bool guard_apply = false;
-    std::string guard_max_xact_age = "10s";
     std::string guard_lock_timeout = "2s";
     std::string guard_statement_timeout = "60s";
     auto* guard_cmd = app.add_subcommand(
         "guard", "Before a migration: exit 1 while a live task's lease (ANNOUNCE) requires what it drops (or a "
-                 "long transaction holds what it locks), 0 when safe");
+                 "long transaction holds a table it alters), 0 when safe");
     guard_cmd->add_option("--drops", guard_drops, "what the migration drops: table.column,table,...");
     guard_cmd->add_option("--sql", guard_sql, "the migration's SQL file: try it in a transaction that is rolled back");
     guard_cmd->add_flag("--apply", guard_apply, "with --sql: commit it when nothing refuses it");
-    guard_cmd->add_option("--max-xact-age", guard_max_xact_age,
-                          "with --sql: refuse while a transaction has been open longer than this (default 10s)");
     guard_cmd->add_option("--lock-timeout", guard_lock_timeout, "with --sql: SET LOCAL lock_timeout (default 2s)");
     guard_cmd->add_option("--statement-timeout", guard_statement_timeout,
                           "with --sql: SET LOCAL statement_timeout (default 60s)");
     guard_cmd->add_option("--url", guard_url, "the database (default: the first PostgreSQL check of the configuration)");
     guard_cmd->add_option("--wait", guard_wait,
                           "wait this long for those tasks to drain or their leases to expire (with --sql: also for "
-                          "long or blocking transactions)");
+                          "transactions holding a table it alters)");
 
     try {
         app.parse(argc, argv);
@@ -117,7 +114,6 @@ int main(int argc, char** argv) {
             }
             SqlGuardOptions sql_options;
             sql_options.apply = guard_apply;
-            sql_options.max_xact_age = duration_option("--max-xact-age", guard_max_xact_age);
             sql_options.lock_timeout = duration_option("--lock-timeout", guard_lock_timeout);
             sql_options.statement_timeout = duration_option("--statement-timeout", guard_statement_timeout);
             std::optional<Duration> wait;

@@ -166,14 +166,6 @@ std::string blockers_sql(int pid) {
            "pg_locks w WHERE w.pid = " + p + " AND NOT w.granted AND w.locktype = 'relation') ORDER BY a.pid";
 }
 
-// Other client sessions whose transaction has been open longer than `age`.
-std::string old_transactions_sql(Duration age) {
-    return "SELECT " + blocker_columns("") +
-           " FROM pg_stat_activity a WHERE a.xact_start < now() - interval " + ms_literal(age) +
-           " AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend' AND a.datname = current_database() "
-           "AND a.wait_event IS DISTINCT FROM 'advisory' ORDER BY a.xact_start, a.pid";
-}
-
 std::vector<Blocker> blockers_of(const Reply& r) {
     std::vector<Blocker> out;
     for (const auto& row : r.rows) {
@@ -250,17 +242,7 @@ bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOption
     };
     auto deadline = [&] { return SteadyClock::now() + bound; };
 
-    // 1. Before any DDL: long-open transactions (whatever they lock, the ALTER may queue behind them).
-    Reply old = exec(watch.get(), old_transactions_sql(o.max_xact_age), deadline());
-    if (!old.ok) return fail("reading pg_stat_activity", old);
-    if (!old.rows.empty()) {
-        out.outcome = SqlGuardResult::Outcome::refused_locks;
-        out.old_transactions = true;
-        out.blockers = blockers_of(old);
-        return false;
-    }
-
-    // 2. The transaction.
+    // 1. The transaction.
     Reply has_leases = exec(work.get(), "SELECT to_regclass('readyprobe.leases') IS NOT NULL", deadline());
     if (!has_leases.ok) return fail("reading the leases", has_leases);
     const bool leases_table = !has_leases.rows.empty() && has_leases.rows[0].at(0) == "t";
@@ -303,7 +285,7 @@ bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOption
     if (!locked.ok) return fail("reading pg_locks", locked);
     for (const auto& row : locked.rows) out.tables.push_back(row.at(0));
 
-    // 3. What it removed that a live lease requires.
+    // 2. What it removed that a live lease requires.
     if (leases_table && !before.empty()) {
         Reply r = exec(work.get(), kExistingItems, deadline());
         if (!r.ok) return fail("reading the leases after the migration", r);
@@ -367,7 +349,7 @@ SqlGuardResult guard_migration(const CheckSpec& database, const std::string& sql
         out.error = mask(out.error, database.url.secrets());
         if (final) return out;
         const Duration left = give_up - SteadyClock::now();
-        if (!options.wait || left <= Duration::zero() || out.attempts >= options.max_attempts) return out;
+        if (!options.wait || left <= Duration::zero()) return out;
         if (progress) {
             std::string why;
             if (out.outcome == SqlGuardResult::Outcome::refused_leases) {
@@ -423,17 +405,11 @@ std::vector<std::string> report_lines(const SqlGuardResult& r, const std::string
             }
             break;
         case SqlGuardResult::Outcome::refused_locks:
-            if (r.old_transactions) {
-                out.push_back("guard: refused: " + std::to_string(r.blockers.size()) +
-                              " session(s) have had a transaction open longer than " +
-                              format_duration(o.max_xact_age) + ": " + what + " would queue behind them" + waited);
-            } else {
-                out.push_back("guard: refused: " + what + " would queue for a lock behind " +
-                              (r.blockers.empty() ? std::string("another session (lock_timeout " +
-                                                                format_duration(o.lock_timeout) + ")")
-                                                  : std::to_string(r.blockers.size()) + " session(s)") +
-                              waited + "; rolled back");
-            }
+            out.push_back("guard: refused: " + what + " would queue for a lock behind " +
+                          (r.blockers.empty() ? std::string("another session (lock_timeout " +
+                                                            format_duration(o.lock_timeout) + ")")
+                                              : std::to_string(r.blockers.size()) + " session(s)") +
+                          waited + "; rolled back");
             for (const auto& b : r.blockers) out.push_back("guard:   " + b.describe());
             break;
         case SqlGuardResult::Outcome::failed:

@@ -3,19 +3,20 @@
 // sidecar and an embedding application refuse the same migrations for the same reasons.
 //
 // What it does with a migration's SQL text, on one connection, in one transaction:
-//   1. before any DDL: sessions whose transaction has been open longer than `max_xact_age`
-//      (pg_stat_activity; they are the ones an ALTER would queue behind) -> refused ("locks");
-//   2. BEGIN; SET LOCAL lock_timeout, statement_timeout; snapshot which REQUIRE items of the live
+//   1. BEGIN; SET LOCAL lock_timeout, statement_timeout; snapshot which REQUIRE items of the live
 //      leases exist; run the SQL. While it runs, a second connection watches it every 50 ms: once
 //      it has waited for a table lock (pg_blocking_pids, a relation lock) for 150 ms, the
-//      sessions holding that lock are recorded and the statement is cancelled, so queries on the
-//      table queue behind it for a moment, never for the blocker's lifetime -> refused ("locks").
-//      (A shorter wait is a request's own short transaction: normal under load.);
-//   3. the tables it locked (pg_locks of its own backend, AccessExclusiveLock), which REQUIRE items
+//      sessions holding that lock (a transaction on a table the migration alters that outlasts
+//      that grace: the ones an ALTER would queue behind) are recorded and the statement is
+//      cancelled, so queries on the table queue behind it for a moment, never for the holder's
+//      lifetime -> refused ("locks"). (A shorter wait is a request's own short transaction:
+//      normal under load. A transaction that holds nothing the migration needs never refuses it,
+//      however old: a report running for an hour on another table does not block a deploy.);
+//   2. the tables it locked (pg_locks of its own backend, AccessExclusiveLock), which REQUIRE items
 //      no longer exist, and the live leases that need any of those -> refused ("leases");
-//   4. COMMIT when `apply` and nothing refused it, else ROLLBACK (always without `apply`).
-// With `wait`, a refused attempt is retried with backoff (0.5 s doubling, at most 5 s apart, at
-// most `max_attempts`) until `wait` runs out. Works through PgBouncer transaction pooling (BEGIN ..
+//   3. COMMIT when `apply` and nothing refused it, else ROLLBACK (always without `apply`).
+// With `wait`, a refused attempt is retried with backoff (0.5 s doubling, at most 5 s apart) until
+// `wait` runs out. Works through PgBouncer transaction pooling (BEGIN ..
 // COMMIT as separate Query messages stays on one server connection while the transaction is open;
 // the watcher needs a second server connection, so a pool of at least 2).
 #pragma once
@@ -35,10 +36,8 @@ namespace readyprobe {
 struct SqlGuardOptions {
     bool apply = false;                                        // COMMIT when nothing refuses it
     std::optional<Duration> wait;                              // retry refused attempts this long
-    Duration max_xact_age = std::chrono::seconds(10);          // older open transactions refuse
     Duration lock_timeout = std::chrono::seconds(2);           // SET LOCAL lock_timeout (backstop)
     Duration statement_timeout = std::chrono::seconds(60);     // SET LOCAL statement_timeout
-    int max_attempts = 30;                                     // with `wait`
 };
 
 // Another session the migration would queue behind.
@@ -60,7 +59,6 @@ struct SqlGuardResult {
     std::vector<std::string> tables;    // tables the SQL takes an AccessExclusiveLock on
     std::vector<Lease> leases;          // refused_leases: the live leases needing `removed`
     std::vector<Blocker> blockers;      // refused_locks
-    bool old_transactions = false;      // refused_locks: found by max_xact_age before any DDL
     int attempts = 0;
 };
 
