@@ -298,13 +298,15 @@ BatchSettings batch_settings() {
 // golang-migrate's protocol (migrate.go runMigrations; database/postgres SetVersion): one run at a
 // time (a session advisory lock), and for each migration N: SetVersion(N, dirty=true) committed
 // in its own transaction (TRUNCATE + INSERT), then N's body in a transaction, then
-// SetVersion(N, dirty=false). While N runs (or after it failed) the row says "N, dirty": every
-// gate on N-1 or earlier stays up, gates on N wait. A failed body leaves N dirty, and migrate
-// refuses to run again until someone fixes it (golang-migrate's "Dirty database version N").
-// N's body runs through readyprobe's migration guard (readyprobe/guard.hpp), the same code as
-// `readyprobe guard --sql FILE --apply`: committed only when no live lease (ANNOUNCE) requires what
-// it removes and no transaction would make its locks queue; refused, the version goes back to
-// N-1 clean (nothing of N ran) and migrate exits 1. `wait`: retry refused attempts this long.
+// SetVersion(N, dirty=false). While N runs the row says "N, dirty": every gate on N-1 or earlier
+// stays up, gates on N wait. N's body runs through readyprobe's migration guard
+// (readyprobe/guard.hpp), the same code as `readyprobe guard --sql FILE --apply`, in one
+// transaction: committed only when no live lease (ANNOUNCE) requires what it removes and no
+// transaction would make its locks queue. Refused or failed, nothing of N was committed, so the
+// version goes back to N-1 clean (CONTRACT: "the version stays where it was") and migrate exits 1.
+// A row still dirty (a run killed in the middle, or the database lost before it could be reset)
+// makes migrate refuse to run until someone fixes it, as golang-migrate does ("Dirty database
+// version N"). `wait`: retry refused attempts this long.
 int migrate(const std::string& database_url, int target, std::optional<readyprobe::Duration> wait) {
     std::vector<std::pair<int, const Migration*>> ordered;
     for (const auto& m : migrations()) ordered.emplace_back(std::stoi(m.file), &m);
@@ -369,20 +371,24 @@ int migrate(const std::string& database_url, int target, std::optional<readyprob
                                      "', true);\n" + m->sql;
             const readyprobe::SqlGuardResult r = readyprobe::guard_migration(
                 database, body, guard, [](const std::string& line) { std::cout << line << std::endl; });
-            if (r.outcome == readyprobe::SqlGuardResult::Outcome::failed) {
-                std::cerr << "orders-service: migration failed: " << r.error << "\n";
-                return kExitFailed;  // N stays dirty
-            }
             for (const auto& line : readyprobe::report_lines(r, m->file, guard)) std::cout << line << std::endl;
             if (r.outcome != readyprobe::SqlGuardResult::Outcome::applied) {
+                // Nothing of N was committed (the guard's one transaction was rolled back, or never
+                // began): back to N-1, clean. (golang-migrate leaves N dirty because its body may
+                // have run in part; here it cannot have.)
                 if (at > 0) {
                     set_version(static_cast<int>(at), false);
                 } else {
                     pqxx::nontransaction n(c);
                     n.exec("TRUNCATE schema_migrations");
                 }
-                std::cerr << "orders-service: migration " << number << " refused by the guard; at version " << at
-                          << "\n";
+                if (r.outcome == readyprobe::SqlGuardResult::Outcome::failed) {
+                    std::cerr << "orders-service: migration " << number << " failed: " << r.error << "; at version "
+                              << at << "\n";
+                } else {
+                    std::cerr << "orders-service: migration " << number << " refused by the guard; at version " << at
+                              << "\n";
+                }
                 return kExitFailed;
             }
             set_version(number, false);
