@@ -13,6 +13,8 @@ namespace readyprobe::cli {
 constexpr int kExitBadConfig = 2;
 
 int serve(const Settings& settings);
+// 0 once the startup group latched; at `timeout` it ends the process itself (exit 1) rather than
+// wait for a check run still in flight.
 int wait(const Settings& settings, Duration timeout);
 int check(const std::string& url, Duration timeout);
 int status(const std::string& url, Duration timeout);

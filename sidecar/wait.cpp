@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -78,9 +79,12 @@ int wait(const Settings& settings, Duration timeout) {
         if (SteadyClock::now() >= give_up) {
             std::cout << "wait: timed out after " << format_duration(timeout) << "; still down: " << waiting
                       << std::endl;
-            lock.unlock();
-            prober.stop();  // a run in flight ends by its own deadline
-            return 1;
+            // Not prober.stop(): it joins a run in flight, which ends only at its own deadline
+            // (TIMEOUT, maybe longer than what is left of --timeout). This process is done: leave
+            // without waiting for it (the kernel closes its connections).
+            std::cout.flush();
+            std::cerr.flush();
+            std::_Exit(1);
         }
         std::cout << "wait: round " << round << ": waiting for " << waiting << std::endl;
         pause = std::min<Duration>(pause * 2, cap);

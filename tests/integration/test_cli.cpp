@@ -199,6 +199,20 @@ TEST_CASE("wait: exit 0 once a dependency that was down comes up - exit 1 at the
     CHECK(readyprobe({"wait"}, {{"READYPROBE_CHECK_CACHE", "redis://"}}).exit_code == 2);
 }
 
+TEST_CASE("wait: --timeout is kept even while a check run against a hung server is still in flight", "[cli][wait]") {
+    Redis redis;
+    redis.pause();  // SIGSTOP: connects, never answers; each run lasts its whole TIMEOUT (8 s)
+    const auto t0 = Clock::now();
+    auto r = readyprobe({"wait", "--timeout", "1s"}, {{"READYPROBE_CHECK_CACHE", redis.url()}, {"READYPROBE_TIMEOUT", "8s"}});
+    const auto took = ms_since(t0);
+    redis.resume();
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("wait: timed out after 1s; still down: cache (") != std::string::npos);
+    CHECK(took >= 900);
+    CHECK(took < 4000);  // not the run's 8 s
+}
+
 TEST_CASE("check and status never print a password from the URL they were given", "[cli][secrets]") {
     const std::string url = "http://probe:Url-Secret-77@127.0.0.1:" + std::to_string(free_port()) + "/health";
     for (const char* cmd : {"check", "status"}) {
