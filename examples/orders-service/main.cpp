@@ -139,7 +139,7 @@ int serve(const std::string& database_url, const std::string& version_name) {
     const Version version = version_of(version_name);
     readyprobe::LoadOptions load;
     load.ignore_listen = true;  // the probe answers on the service's own port
-    const readyprobe::Settings settings = readyprobe::load_settings(readyprobe::current_environment(), load);
+    readyprobe::Settings settings = readyprobe::load_settings(readyprobe::current_environment(), load);
     const std::string listen = env_or("ORDERS_LISTEN", "0.0.0.0:8080");
     const auto colon = listen.rfind(':');
     int port = 0;
@@ -159,6 +159,17 @@ int serve(const std::string& database_url, const std::string& version_name) {
     const bool naive = env_or("ORDERS_NAIVE_HEALTH", "") == "1";
 
     // The probe: the operator's READYPROBE_CHECK_* checks, plus the schema this version needs.
+    // A PostgreSQL check the operator made announce (ANNOUNCE, a lease for `readyprobe guard`)
+    // also requires what this version reads and writes, so the lease says it without the
+    // operator repeating the columns in its REQUIRE.
+    for (auto& spec : settings.checks) {
+        if (spec.kind != "postgres" || spec.announce.empty()) continue;
+        for (const auto& column : version.requires_columns) {
+            if (std::find(spec.require.begin(), spec.require.end(), column) == spec.require.end()) {
+                spec.require.push_back(column);
+            }
+        }
+    }
     readyprobe::Prober prober;
     readyprobe::add_checks(prober, settings.checks);
     readyprobe::Schedule schedule;

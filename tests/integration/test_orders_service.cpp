@@ -147,6 +147,26 @@ TEST_CASE("orders-service v1: orders work and the probe endpoints obey the contr
     CHECK(rptest::get(v1.port, "/health", {}, "POST").status == 405);
 }
 
+TEST_CASE("orders-service: an announcing db check leases what the version itself requires - migrate --to 4 is "
+          "refused by it", "[orders][guard]") {
+    Postgres pg;
+    REQUIRE(migrate(pg, "3").exit_code == 0);
+    // The operator names only the check and its ANNOUNCE; the columns come from the app (v1 reads
+    // and writes customer_name), added to the operator's own REQUIRE (orders.id here).
+    Service v1(pg, "v1", {{"READYPROBE_CHECK_DB", pg.url()}, {"READYPROBE_CHECK_DB_ANNOUNCE", "orders-service/v1"},
+                          {"READYPROBE_CHECK_DB_REQUIRE", "orders.id"}});
+    REQUIRE(eventually([&] { return v1.get("/health").status == 200; }, 5000ms));
+    REQUIRE(eventually([&] { return pg.psql("SELECT to_regclass('readyprobe.leases') IS NOT NULL") == "t" &&
+                                    pg.psql("SELECT count(*) FROM readyprobe.leases") == "1"; }, 5000ms));
+    CHECK(pg.psql("SELECT service || '/' || version || ' ' || array_to_string(require, ',') FROM readyprobe.leases") ==
+          "orders-service/v1 orders.id,orders.customer_name");
+    RunResult r = migrate(pg, "4");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("orders-service/v1 task ") != std::string::npos);
+    CHECK(pg.psql("SELECT version::text || ' ' || dirty::text FROM schema_migrations") == "3 false");
+}
+
 TEST_CASE("orders-service: a version whose schema is not there yet is never ready - names the column", "[orders]") {
     Postgres pg;
     REQUIRE(migrate(pg, "1").exit_code == 0);

@@ -875,9 +875,9 @@ public:
         }
         if (variant_ == Variant::naive) app["ORDERS_NAIVE_HEALTH"] = "1";
         if (announce && variant_ == Variant::embedded) {
-            // The operator's db check keeps the lease; it declares what this version reads.
+            // The operator's db check keeps the lease; the app adds what this version reads and
+            // writes to its REQUIRE.
             app["READYPROBE_CHECK_DB_ANNOUNCE"] = "orders-service/" + version;
-            app["READYPROBE_CHECK_DB_REQUIRE"] = version_require(version);
         }
         // A lease expires 3 x interval + timeout after its last renewal: 3.5 s with a 2 s timeout,
         // so a SIGKILLed task's lease is still there when the guard looks right after the kill.
