@@ -137,6 +137,15 @@ public:
         result_.reset();
         commands_ = 0;
         reused_ = open();
+        if (reused_ && std::exchange(reply_pending_, false)) {
+            if (SteadyClock::now() - sent_at_ < kReplyPatience) {
+                draining_ = true;  // the last run's reply first (collect), then this statement
+                phase_ = Phase::waiting;
+                return;
+            }
+            conn_.reset();  // no reply for that long: a new connection
+            reused_ = false;
+        }
         if (reused_) {
             send();
             return;
@@ -165,6 +174,8 @@ public:
 
     // A login the deadline interrupted, kept for the next run (see abandon_on_timeout).
     bool login_pending() const { return parked_ && conn_ != nullptr; }
+    // A statement sent whose reply the deadline did not wait for, kept for the next run.
+    bool reply_pending() const { return reply_pending_ && conn_ != nullptr; }
 
     int fd() const { return conn_ ? PQsocket(conn_.get()) : -1; }
 
@@ -192,24 +203,36 @@ public:
         if (phase_ == Phase::waiting) collect();
     }
 
-    // The run's deadline passed. A connection with a statement in flight is closed (never reused
-    // with a reply outstanding). A login still in progress is kept and the next run continues it
-    // (for up to kLoginPatience from its start) instead of starting over: behind PgBouncer every
-    // client login makes the pooler open a server login, and a client that gives up closes that
-    // too, so a fleet of down checks whose logins take longer than TIMEOUT (a pooler busy with the
-    // same fleet's logins after a restart) would start over forever (docs/fleet.md, the storm).
-    // The run still reports its timeout; nothing is sent on a pending login.
+    // The run's deadline passed. The run reports its timeout, but what it started is kept for the
+    // next run instead of being thrown away: behind PgBouncer a client that gives up makes the
+    // pooler drop the server login it started for it, and a statement queued for a server
+    // connection loses its place, so a fleet of checks whose logins or queued statements take
+    // longer than TIMEOUT (a pooler busy with the same fleet after a PostgreSQL restart) would
+    // start over forever (docs/fleet.md, the storm). So:
+    //   - a login still in progress is continued by the next run (for up to kLoginPatience from
+    //     its start); nothing is sent on it meanwhile;
+    //   - a statement fully sent whose reply has not come is kept (for up to kReplyPatience from
+    //     sending it): the next run reads and discards that reply first, then sends its own
+    //     statement on the same connection (its server-side bound, SET LOCAL statement_timeout,
+    //     ended that statement at this run's deadline if a server was running it). Never a second
+    //     statement while a reply is outstanding;
+    //   - a statement half sent (flushing) closes the connection.
     void abandon_on_timeout() {
         timed_out_ = true;
         timed_out_connected_ = phase_ == Phase::flushing || phase_ == Phase::waiting;
-        parked_ = phase_ == Phase::connecting && SteadyClock::now() - login_started_ < kLoginPatience;
-        if (!parked_) conn_.reset();
+        const TimePoint now = SteadyClock::now();
+        parked_ = phase_ == Phase::connecting && now - login_started_ < kLoginPatience;
+        reply_pending_ = phase_ == Phase::waiting && now - sent_at_ < kReplyPatience;
+        draining_ = false;
+        if (!parked_ && !reply_pending_) conn_.reset();
         phase_ = Phase::done;
     }
 
     void drop() {
         conn_.reset();
         parked_ = false;
+        reply_pending_ = false;
+        draining_ = false;
         phase_ = Phase::idle;
     }
 
@@ -221,6 +244,7 @@ private:
         const long long left = std::max(1LL, detail::remaining_ms(deadline_));
         const std::string text = "SET LOCAL statement_timeout = " + std::to_string(left) + "; " + sql_;
         if (!PQsendQuery(c, text.c_str())) return fail(PQerrorMessage(c));
+        sent_at_ = SteadyClock::now();
         phase_ = Phase::flushing;
         flush();
     }
@@ -238,6 +262,14 @@ private:
         PGconn* c = conn_.get();
         while (!PQisBusy(c)) {
             PgResult r(PQgetResult(c));
+            if (!r && std::exchange(draining_, false)) {
+                // The last run's reply is complete (whatever it said): now this run's statement.
+                error_.reset();
+                sqlstate_.clear();
+                result_.reset();
+                commands_ = 0;
+                return send();
+            }
             if (!r) {
                 phase_ = Phase::done;
                 // The SET LOCAL prefix is one command result; a second one is a statement that
@@ -261,14 +293,19 @@ private:
     void fail(const std::string& message) {
         error_ = simplify(message);
         conn_.reset();
+        draining_ = false;
         phase_ = Phase::done;
     }
 
     static constexpr std::chrono::seconds kLoginPatience{30};
+    static constexpr std::chrono::seconds kReplyPatience{30};
 
     PgConn conn_;
     bool parked_ = false;
     TimePoint login_started_{};
+    bool reply_pending_ = false;  // abandon_on_timeout kept a statement's outstanding reply
+    bool draining_ = false;       // reading that reply before this run's statement
+    TimePoint sent_at_{};
     Phase phase_ = Phase::idle;
     PostgresPollingStatusType poll_state_ = PGRES_POLLING_WRITING;
     std::string sql_;

@@ -86,7 +86,9 @@ public:
     std::vector<int> idle_fds() const override {
         std::vector<int> fds;
         for (const auto& s : sessions_) {
-            if (s.open() && s.fd() >= 0) fds.push_back(s.fd());
+            // Not one with a reply outstanding: its reply arriving is no peer closing (the
+            // Prober's retries while down come soon enough to read it).
+            if (s.open() && !s.reply_pending() && s.fd() >= 0) fds.push_back(s.fd());
         }
         return fds;
     }
