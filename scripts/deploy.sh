@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Deploy a new image of the service to ECS, migrating the database first:
 #   1. register the migration and app task definitions (image tag filled in),
-#   2. run the migration as a one-off task, wait for it to stop, read its exit code,
-#   3. only if it exited 0: update the service and wait until it is stable on the new revision
+#   2. run the migration as a one-off task (its `guard` container runs `readyprobe guard --drops
+#      LIST` first; its `migrate` container starts only if that exits 0), wait for it to stop,
+#      read both exit codes,
+#   3. only if both exited 0: update the service and wait until it is stable on the new revision
 #      (a rollback by the deployment circuit breaker fails the deploy).
 # See task-definitions/README.md. --dry-run prints the aws commands without running them.
 set -euo pipefail
@@ -20,6 +22,13 @@ usage: scripts/deploy.sh [options]
   --task-definition FILE    app task definition  (default task-definitions/app-with-sidecar.json)
   --migration-task-definition FILE  (default task-definitions/migrate.json)
   --migration-container NAME        its container (default migrate)
+  --drops LIST              what this release's migration removes (table.column,table,...;
+                            '' = nothing), passed to `readyprobe guard --drops` in the migration
+                            task's guard container (env GUARD_DROPS; default: the command in the
+                            migration task definition)
+  --guard-wait D            how long the guard waits for live tasks needing it to go, e.g. 10m,
+                            30s (env GUARD_WAIT; default 10m; only with --drops)
+  --guard-container NAME    the migration task's guard container (default guard)
   --assign-public-ip ENABLED|DISABLED  for the migration task (default DISABLED)
   --region REGION           passed to every aws command (default: the CLI's configuration)
   --dry-run                 print every aws command ("+ " prefix) without running any
@@ -48,6 +57,12 @@ migrate_to=${MIGRATE_TO:-}
 app_file=$root/task-definitions/app-with-sidecar.json
 migrate_file=$root/task-definitions/migrate.json
 migrate_container=migrate
+# --drops: set (possibly to '') or not at all; "not at all" leaves the guard's command as it is.
+drops_set=${GUARD_DROPS+1}
+drops=${GUARD_DROPS:-}
+guard_wait_set=${GUARD_WAIT+1}
+guard_wait=${GUARD_WAIT:-10m}
+guard_container=guard
 public_ip=DISABLED
 region=
 dry_run=0
@@ -65,7 +80,8 @@ while (($#)); do
       continue
       ;;
     --cluster | --service | --subnets | --security-groups | --image-tag | --migrate-to | --task-definition | \
-      --migration-task-definition | --migration-container | --assign-public-ip | --region)
+      --migration-task-definition | --migration-container | --assign-public-ip | --region | --drops | \
+      --guard-wait | --guard-container)
       (($# >= 2)) || die_usage "$opt needs a value"
       value=$2
       shift 2
@@ -87,6 +103,9 @@ while (($#)); do
     --task-definition) app_file=$value ;;
     --migration-task-definition) migrate_file=$value ;;
     --migration-container) migrate_container=$value ;;
+    --drops) drops=$value drops_set=1 ;;
+    --guard-wait) guard_wait=$value guard_wait_set=1 ;;
+    --guard-container) guard_container=$value ;;
     --assign-public-ip) public_ip=$value ;;
     --region) region=$value ;;
   esac
@@ -104,8 +123,28 @@ done
 [[ $security_groups =~ ^[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*$ ]] || die_usage "--security-groups: expected ID,ID,...: $security_groups"
 [[ $public_ip == ENABLED || $public_ip == DISABLED ]] || die_usage "--assign-public-ip: ENABLED or DISABLED, not $public_ip"
 [[ $migrate_container =~ ^[A-Za-z0-9_-]+$ ]] || die_usage "--migration-container: not a container name: $migrate_container"
+[[ $guard_container =~ ^[A-Za-z0-9_-]+$ ]] || die_usage "--guard-container: not a container name: $guard_container"
+# What readyprobe guard accepts (table or table.column, comma-separated; empty: nothing), and
+# safe inside JSON.
+drop_item='[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?'
+[[ $drops =~ ^($drop_item(,$drop_item)*)?$ ]] ||
+  die_usage "--drops: expected table.column,table,... (letters, digits, _) or '': $drops"
+[[ $guard_wait =~ ^[1-9][0-9]{0,4}[smh]$ ]] || die_usage "--guard-wait: expected a duration such as 10m or 30s: $guard_wait"
+case ${guard_wait: -1} in
+  s) guard_wait_seconds=${guard_wait%s} ;;
+  m) guard_wait_seconds=$((${guard_wait%m} * 60)) ;;
+  h) guard_wait_seconds=$((${guard_wait%h} * 3600)) ;;
+esac
+((guard_wait_seconds <= 86400)) || die_usage "--guard-wait: at most 24h: $guard_wait"
+[[ -n $drops_set || -z $guard_wait_set ]] ||
+  die_usage "--guard-wait (or GUARD_WAIT) needs --drops LIST (or GUARD_DROPS): the guard's command is replaced as a whole"
 [[ -f $app_file ]] || die_usage "--task-definition: no such file: $app_file"
 [[ -f $migrate_file ]] || die_usage "--migration-task-definition: no such file: $migrate_file"
+# The migration task definition has a guard container (migrate.json does; an older one may not).
+has_guard=0
+grep -Eq "\"name\": *\"$guard_container\"" "$migrate_file" && has_guard=1
+[[ -z $drops_set ]] || ((has_guard)) ||
+  die_usage "--drops: $migrate_file has no container named $guard_container (see --guard-container)"
 if ((!dry_run)) && ! command -v aws >/dev/null 2>&1; then
   die "the aws CLI is not installed (or use --dry-run)"
 fi
@@ -151,7 +190,7 @@ capture() {
 }
 
 # Values the aws commands return (placeholders in a dry run).
-migrate_td='' app_td='' task='' exit_code='' primary=''
+migrate_td='' app_td='' task='' exit_codes='' primary=''
 
 # The task definitions are templates: fill the image tag into a private copy.
 work=$(mktemp -d "${TMPDIR:-/tmp}/readyprobe-deploy.XXXXXX")
@@ -178,32 +217,64 @@ capture app_td "<$(family_of "$app_file") task definition ARN>" \
   aws "${aws_args[@]}" ecs register-task-definition --cli-input-json "file://$app_json" \
   --query taskDefinition.taskDefinitionArn --output text || die "registering $app_file failed"
 
-# 2. The migration, as a one-off task of the same image (expand/backfill only: see the README).
-#    `orders-service migrate` runs each migration through readyprobe's guard (the library's
-#    guard_migration, the same code as `readyprobe guard --sql FILE --apply`): it exits 1, and
-#    this deploy stops, while a serving task's lease requires what the migration removes (a
-#    contract before the old tasks are gone) or a long transaction holds a table it alters.
+# 2. The migration, as a one-off task. Two layers of the same check, both exit 1 and stop this
+#    deploy while a serving task's lease requires what the migration removes (a contract before
+#    the old tasks are gone):
+#    - the guard container (readyprobe image) runs `readyprobe guard --drops LIST --wait D`
+#      first; the migrate container has `dependsOn: guard SUCCESS`, so ECS starts it only when
+#      the guard exited 0;
+#    - `orders-service migrate` runs each migration through readyprobe's guard (the library's
+#      guard_migration, the same code as `readyprobe guard --sql FILE --apply`), which also
+#      waits out long transactions holding a table the migration alters.
 run_args=(--cluster "$cluster" --task-definition "$migrate_td" --launch-type FARGATE --count 1
   --started-by readyprobe-deploy --propagate-tags TASK_DEFINITION
   --network-configuration "awsvpcConfiguration={subnets=[$subnets],securityGroups=[$security_groups],assignPublicIp=$public_ip}")
+container_overrides=''
+if [[ -n $drops_set ]]; then
+  container_overrides+="{\"name\":\"$guard_container\",\"command\":[\"guard\",\"--drops\",\"$drops\",\"--wait\",\"$guard_wait\"]}"
+fi
 if [[ -n $migrate_to ]]; then
-  run_args+=(--overrides "{\"containerOverrides\":[{\"name\":\"$migrate_container\",\"command\":[\"orders-service\",\"migrate\",\"--to\",\"$migrate_to\"]}]}")
+  container_overrides+="${container_overrides:+,}{\"name\":\"$migrate_container\",\"command\":[\"orders-service\",\"migrate\",\"--to\",\"$migrate_to\"]}"
+fi
+if [[ -n $container_overrides ]]; then
+  run_args+=(--overrides "{\"containerOverrides\":[$container_overrides]}")
 fi
 capture task "<migration task ARN>" \
   aws "${aws_args[@]}" ecs run-task "${run_args[@]}" --query 'tasks[0].taskArn' --output text ||
   die "run-task failed: the service was not updated"
 [[ -n $task && $task != None ]] || die "run-task started no task (see its failures): the service was not updated"
 
-run aws "${aws_args[@]}" ecs wait tasks-stopped --cluster "$cluster" --tasks "$task" ||
-  die "the migration task $task did not stop within the waiter's 10 minutes: the service was not updated"
+# The waiter gives up after 10 minutes; the guard may wait up to --guard-wait before the
+# migration starts, so wait once more for every 10 minutes of that.
+rounds=1
+((has_guard)) && rounds=$((1 + (guard_wait_seconds + 599) / 600))
+for ((round = 1; ; round++)); do
+  run aws "${aws_args[@]}" ecs wait tasks-stopped --cluster "$cluster" --tasks "$task" && break
+  ((round < rounds)) ||
+    die "the migration task $task did not stop within the waiter's $((rounds * 10)) minutes: the service was not updated"
+done
 
-capture exit_code 0 \
+# Both exit codes in one call: "GUARD<TAB>MIGRATE", None for a container that has none (never
+# started, or no such container).
+capture exit_codes $'0\t0' \
   aws "${aws_args[@]}" ecs describe-tasks --cluster "$cluster" --tasks "$task" \
-  --query "tasks[0].containers[?name=='$migrate_container'].exitCode | [0]" --output text ||
-  die "describe-tasks failed: the service was not updated"
+  --query "tasks[0].[containers[?name=='$guard_container'].exitCode | [0], containers[?name=='$migrate_container'].exitCode | [0]]" \
+  --output text || die "describe-tasks failed: the service was not updated"
+IFS=$'\t' read -r guard_code exit_code <<<"$exit_codes"
+stopped_reason() {
+  aws "${aws_args[@]}" ecs describe-tasks --cluster "$cluster" --tasks "$task" \
+    --query 'tasks[0].stoppedReason' --output text 2>/dev/null || true
+}
+if ((has_guard)); then
+  case $guard_code in
+    0 | None | '') ;; # None: the task stopped before the guard ran; the migrate code says why
+    1) die "the guard refused the migration (a live task still requires what it drops: see the $guard_container container's log): the service was not updated" ;;
+    2) die "the guard could not run (bad usage or database unreachable: see the $guard_container container's log): the service was not updated" ;;
+    *) die "the guard exited $guard_code ($(stopped_reason)): the service was not updated" ;;
+  esac
+fi
 if [[ $exit_code != 0 ]]; then
-  reason=$(aws "${aws_args[@]}" ecs describe-tasks --cluster "$cluster" --tasks "$task" \
-    --query 'tasks[0].stoppedReason' --output text 2>/dev/null || true)
+  reason=$(stopped_reason)
   hint=''
   if [[ $exit_code == 1 ]]; then
     hint='; it failed or the guard refused it (a live task needs what it removes, or a transaction holds its table): see the log of the migrate task'

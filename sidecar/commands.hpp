@@ -19,6 +19,7 @@ int wait(const Settings& settings, Duration timeout);
 int check(const std::string& url, Duration timeout);
 int status(const std::string& url, Duration timeout);
 // `--drops`: 0 no live lease needs any of `drops`, 1 some do (named), 2 the database cannot be read.
+// Empty `drops` (`--drops ''`): 0 once the database answers, no lease read; 2 when it does not.
 int guard(const CheckSpec& database, const std::vector<std::string>& drops, std::optional<Duration> wait);
 // `--sql FILE [--apply]`: readyprobe/guard.hpp's guard_migration on the file's text, printed.
 int guard_file(const CheckSpec& database, const std::string& file, const SqlGuardOptions& options);

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     auto* guard_cmd = app.add_subcommand(
         "guard", "Before a migration: exit 1 while a live task's lease (ANNOUNCE) requires what it drops (or a "
                  "long transaction holds a table it alters), 0 when safe");
-    guard_cmd->add_option("--drops", guard_drops, "what the migration drops: table.column,table,...");
+    guard_cmd->add_option("--drops", guard_drops, "what the migration drops: table.column,table,... ('' for nothing)");
     guard_cmd->add_option("--sql", guard_sql, "the migration's SQL file: try it in a transaction that is rolled back");
     guard_cmd->add_flag("--apply", guard_apply, "with --sql: commit it when nothing refuses it");
     guard_cmd->add_option("--lock-timeout", guard_lock_timeout, "with --sql: SET LOCAL lock_timeout (default 2s)");
@@ -100,7 +100,9 @@ int main(int argc, char** argv) {
                                duration_option("--timeout", status_timeout));
         }
         if (*guard_cmd) {
-            if (guard_drops.empty() == guard_sql.empty()) {
+            // `--drops ''` (given, empty) is a release whose migration drops nothing: not absent.
+            const bool drops_given = guard_cmd->count("--drops") > 0;
+            if (drops_given == !guard_sql.empty()) {
                 throw ConfigError("guard", "give one of --drops LIST or --sql FILE");
             }
             if (guard_apply && guard_sql.empty()) throw ConfigError("--apply", "needs --sql FILE");

@@ -5,6 +5,7 @@
 // would queue for (readyprobe/guard.hpp, shared with applications' own migration steps).
 #include "commands.hpp"
 
+#include <readyprobe/checks.hpp>
 #include <readyprobe/lease.hpp>
 
 #include <algorithm>
@@ -22,12 +23,34 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
+// `--drops ''`: nothing is dropped, so no lease can object and none is read; the database is still
+// reached once (the plain check's SELECT 1, none of its REQUIRE/MIGRATION/ANNOUNCE/POOL), so a
+// wrong URL or password fails here, in the guard's log, as it would with a list.
+int guard_drops_nothing(const CheckSpec& database, Duration bound) {
+    CheckSpec plain = database;
+    plain.pool = 0;
+    plain.require.clear();
+    plain.migration.clear();
+    plain.migration_dir.clear();
+    plain.migration_gate.reset();
+    plain.announce.clear();
+    const Result r = make_postgres_check(plain)->run(SteadyClock::now() + bound);
+    if (!r.ok) {
+        std::cerr << "readyprobe: guard: cannot reach the database at " << database.url.redacted() << ": "
+                  << (r.timed_out ? Result::timeout(bound).message : r.message) << "\n";
+        return kExitBadConfig;
+    }
+    std::cout << "guard: safe: the migration drops nothing" << std::endl;
+    return 0;
+}
+
 }  // namespace
 
 int guard(const CheckSpec& database, const std::vector<std::string>& drops, std::optional<Duration> wait) {
     const std::string what = join(drops);
     // One query's bound: the check's timeout, at least 5 s (a one-off task can afford it).
     const Duration per_query = std::max<Duration>(database.schedule.timeout, std::chrono::seconds(5));
+    if (drops.empty()) return guard_drops_nothing(database, per_query);
     const TimePoint give_up = SteadyClock::now() + wait.value_or(Duration::zero());
     for (int round = 1;; ++round) {
         const LeaseQuery q = leases_requiring(database, drops, SteadyClock::now() + per_query);

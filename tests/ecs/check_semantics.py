@@ -123,11 +123,14 @@ def check_task_definition(f, name, td, binary, configs):
             if dep["condition"] in ("SUCCESS", "COMPLETE"):
                 f.check(target.get("essential") is False,
                         f"{where}: dependsOn {target['name']} {dep['condition']}, which requires essential=false")
+                # A one-shot readyprobe that waits (`wait --timeout D`, `guard --wait D`) must
+                # give up by itself before ECS gives up on it with a vaguer reason.
                 cmd = target.get("command", [])
-                if "wait" in cmd and "--timeout" in cmd and "startTimeout" in target:
-                    wait_for = parse_duration(cmd[cmd.index("--timeout") + 1])
-                    f.check(wait_for < target["startTimeout"],
-                            f"{tw}: wait --timeout {wait_for:g}s must end before its startTimeout {target['startTimeout']}")
+                for verb, option in (("wait", "--timeout"), ("guard", "--wait")):
+                    if cmd[:1] == [verb] and option in cmd and "startTimeout" in target:
+                        wait_for = parse_duration(cmd[cmd.index(option) + 1])
+                        f.check(wait_for < target["startTimeout"],
+                                f"{tw}: {verb} {option} {wait_for:g}s must end before its startTimeout {target['startTimeout']}")
 
         # readyprobe configurations the real binary accepts, secrets masked.
         if ecslib.uses_readyprobe(c):
@@ -186,19 +189,56 @@ def check_task_definition(f, name, td, binary, configs):
                     f"({check['url']}) yet is in the startup group: set READYPROBE_CHECK_{check_name.upper()}_GROUPS=ready")
 
 
+DROPS = re.compile(r"([A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?(,[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?)*)?")
+
+
+def check_migration_task(f, td, configs):
+    """migrate.json: `guard` (readyprobe guard --drops LIST) first, then `migrate`, which ECS
+    starts only when the guard exited 0; scripts/deploy.sh reads both exit codes by name."""
+    migrate = ecslib.container_by_name(td, "migrate")
+    guard = ecslib.container_by_name(td, "guard")
+    if f.check(migrate is not None and migrate.get("essential", True),
+               "migrate.json: an essential container named migrate (scripts/deploy.sh reads its exit code)"):
+        cmd = migrate.get("command", [])
+        f.check(cmd[:2] == ["orders-service", "migrate"] and "--to" in cmd,
+                f"migrate.json: command {cmd} is not `orders-service migrate --to N`")
+        f.check({"containerName": "guard", "condition": "SUCCESS"} in migrate.get("dependsOn", []),
+                "migrate.json: migrate must have dependsOn guard SUCCESS (it starts only when the guard exited 0)")
+    if not f.check(guard is not None and guard.get("essential") is False and ecslib.is_readyprobe_image(guard),
+                   "migrate.json: a non-essential guard container running the readyprobe image"):
+        return
+    cmd = guard.get("command", [])
+    if f.check(cmd[:2] == ["guard", "--drops"] and len(cmd) >= 3,
+               f"migrate.json: guard's command {cmd} does not start with `guard --drops LIST`"):
+        f.check(DROPS.fullmatch(cmd[2]) is not None,
+                f"migrate.json: guard --drops {cmd[2]!r} is not table.column,table,... or ''")
+    if "--wait" in cmd:
+        try:
+            parse_duration(cmd[cmd.index("--wait") + 1])
+        except (ValueError, IndexError):
+            f.check(False, f"migrate.json: guard --wait needs a duration: {cmd}")
+    # Its database is the first PostgreSQL check of its configuration (no --url in the command:
+    # a URL there would be readable by anyone who can describe the task definition).
+    f.check("--url" not in cmd, "migrate.json: guard must take its database from READYPROBE_CHECK_* (password "
+                                "in `secrets`), not --url")
+    config = configs.get(("migrate.json", "guard"))
+    if config is not None:
+        f.check(any(c["kind"] == "postgres" for c in config["checks"].values()),
+                "migrate.json: guard's configuration has no PostgreSQL check: guard would have no database")
+
+
 def check_all(f, repo, binary, verbose=False):
     tds = {name: ecslib.load(repo, name) for name in ecslib.TASK_DEFINITIONS}
     configs = {}
     for name, td in tds.items():
         check_task_definition(f, name, td, binary, configs)
 
+    check_migration_task(f, tds["migrate.json"], configs)
+
     # The migration pipeline can satisfy the gates: scripts/deploy.sh migrates with migrate.json
     # (to N) before it rolls out, so no app may gate on a version above N, or it never turns ready.
-    migrate = tds["migrate.json"]["containerDefinitions"]
-    f.check(len(migrate) == 1 and migrate[0]["name"] == "migrate" and migrate[0].get("essential", True),
-            "migrate.json: one essential container named migrate (scripts/deploy.sh reads its exit code)")
-    cmd = migrate[0].get("command", [])
-    f.check(cmd[:2] == ["orders-service", "migrate"] and "--to" in cmd, f"migrate.json: command {cmd} is not `orders-service migrate --to N`")
+    migrate = ecslib.container_by_name(tds["migrate.json"], "migrate") or {}
+    cmd = migrate.get("command", [])
     target_version = int(cmd[cmd.index("--to") + 1]) if "--to" in cmd else 0
     for (name, container), config in configs.items():
         for check_name, check in config["checks"].items():
@@ -324,6 +364,17 @@ MUTATIONS = [
      "`readyprobe config` exit 2"),
     ("migration gate the pipeline never reaches",
      lambda d: env_set(sidecar_of(d), "READYPROBE_CHECK_DB_MIGRATION", "golang-migrate>=4"), "above migrate.json"),
+    ("migration guard left essential",
+     lambda d: ecslib.container_by_name(d["migrate.json"], "guard").update(essential=True), "non-essential guard"),
+    ("migration not waiting for the guard",
+     lambda d: ecslib.container_by_name(d["migrate.json"], "migrate").pop("dependsOn"), "dependsOn guard SUCCESS"),
+    ("migration guard without a database",
+     lambda d: env_set(ecslib.container_by_name(d["migrate.json"], "guard"), "READYPROBE_CHECK_DB",
+                     "redis://orders-cache.abc123.euw1.cache.amazonaws.com:6379/0"),
+     "no PostgreSQL check"),
+    ("migration guard's wait cut short by startTimeout",
+     lambda d: ecslib.container_by_name(d["migrate.json"], "guard").update(startTimeout=120),
+     "must end before its startTimeout"),
     ("traffic sent to the sidecar",
      lambda d: d["service.json"]["loadBalancers"][0].update(containerName="readyprobe", containerPort=8081),
      "must send traffic to the app"),

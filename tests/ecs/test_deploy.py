@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """scripts/deploy.sh: the pipeline order (register, run the migration, wait for it to stop,
-read its exit code, update the service, wait until stable), --dry-run without aws, bad usage,
-and the real path against a fake `aws` that records its calls: a failed migration stops the
-deploy before the service is touched, a circuit-breaker rollback fails it."""
+read its exit codes, update the service, wait until stable), --dry-run without aws, bad usage,
+and the real path against a fake `aws` that records its calls: a failed migration or a refusing
+guard stops the deploy before the service is touched, a circuit-breaker rollback fails it."""
 
 import json
 import shutil
@@ -44,10 +44,15 @@ FAKE_AWS = textwrap.dedent('''\
     elif "run-task" in args:
         print("arn:aws:ecs:eu-west-1:123456789012:task/orders/0123456789abcdef")
     elif "describe-tasks" in args:
-        if "stoppedReason" in opt("--query"):
+        query = opt("--query")
+        if "stoppedReason" in query:
             print("Essential container in task exited")
+        elif query == ("tasks[0].[containers[?name=='guard'].exitCode | [0], "
+                       "containers[?name=='migrate'].exitCode | [0]]"):
+            # What `--output text` prints for a list of two scalars: one line, tab-separated.
+            print(os.environ.get("FAKE_GUARD_EXIT", "0") + "\t" + os.environ.get("FAKE_MIGRATION_EXIT", "0"))
         else:
-            print(os.environ.get("FAKE_MIGRATION_EXIT", "0"))
+            sys.exit(f"fake aws: unexpected describe-tasks query {query!r}")
     elif "describe-services" in args:
         family = os.environ.get("FAKE_PRIMARY_FAMILY", "orders-service")
         revision = os.environ.get("FAKE_PRIMARY_REVISION", "7")
@@ -66,6 +71,15 @@ def steps(calls):
         i = words.index("ecs")
         out.append(tuple(words[i:i + 3]) if words[i + 1] == "wait" else tuple(words[i:i + 2]))
     return out
+
+
+def overrides_of(calls):
+    """run-task's --overrides as {container name: command}, or None without --overrides."""
+    run_task = next((c for c in calls if "run-task" in c), [])
+    if "--overrides" not in run_task:
+        return None
+    parsed = json.loads(run_task[run_task.index("--overrides") + 1])
+    return {o["name"]: o["command"] for o in parsed["containerOverrides"]}
 
 
 def main():
@@ -100,6 +114,9 @@ def main():
         f.check(any("migrate.json" in " ".join(p) for p in printed[:1])
                 and any("app-with-sidecar.json" in " ".join(p) for p in printed[1:2]),
                 "--dry-run: register the migration task definition, then the app's")
+        describe = next((" ".join(p) for p in printed if "describe-tasks" in p), "")
+        f.check("name=='guard'" in describe and "name=='migrate'" in describe,
+                f"--dry-run: describe-tasks must read the guard's and the migration's exit codes: {describe}")
         print("dry run:\n" + r.stdout)
 
         # No aws installed at all: --dry-run still works, a real run refuses in one line.
@@ -121,22 +138,66 @@ def main():
                 and any(i.endswith("/orders-service:v3.1.0") for i in images),
                 f"registered images do not carry the tag: {images}")
         run_task = next((c for c in calls if "run-task" in c), [])
-        f.check("--overrides" in run_task
-                and json.loads(run_task[run_task.index("--overrides") + 1])["containerOverrides"][0]["command"]
-                == ["orders-service", "migrate", "--to", "4"], f"--migrate-to 4 not passed as a command override: {run_task}")
+        f.check(overrides_of(calls) == {"migrate": ["orders-service", "migrate", "--to", "4"]},
+                f"--migrate-to 4 not passed as the one command override: {run_task}")
         f.check("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service-migrate:7" in run_task,
                 "run-task must use the ARN register-task-definition returned")
         update = next((c for c in calls if "update-service" in c), [])
         f.check("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:7" in update,
                 f"update-service must use the registered app ARN: {update}")
 
-        # The migration failed: the service is never updated.
+        # Without --drops or --migrate-to the task definition's commands run as they are.
+        r, calls = deploy(GOOD)
+        f.check(r.returncode == 0 and overrides_of(calls) is None, f"no --drops/--migrate-to: overrides {overrides_of(calls)}")
+
+        # --drops: the guard container's command, in the same --overrides as --migrate-to's; the
+        # empty list (a release that drops nothing) passed as an empty argument; GUARD_* from env.
+        guard_cases = [
+            (["--migrate-to", "4", "--drops", "orders.customer_name"], {},
+             {"guard": ["guard", "--drops", "orders.customer_name", "--wait", "10m"],
+              "migrate": ["orders-service", "migrate", "--to", "4"]}),
+            (["--drops", "", "--guard-wait", "30s"], {}, {"guard": ["guard", "--drops", "", "--wait", "30s"]}),
+            ([], {"GUARD_DROPS": "legacy,orders.customer_name", "GUARD_WAIT": "1h"},
+             {"guard": ["guard", "--drops", "legacy,orders.customer_name", "--wait", "1h"]}),
+            ([], {"GUARD_DROPS": ""}, {"guard": ["guard", "--drops", "", "--wait", "10m"]}),
+        ]
+        for argv, env, expected in guard_cases:
+            r, calls = deploy([*GOOD, *argv], **env)
+            f.check(r.returncode == 0 and steps(calls) == EXPECTED,
+                    f"{argv} {env}: deploy exit {r.returncode}, calls {steps(calls)}: {r.stderr}")
+            f.check(overrides_of(calls) == expected, f"{argv} {env}: overrides {overrides_of(calls)}, expected {expected}")
+
+        # The guard refused (1) or could not run (2): migrate never started (no exit code), and
+        # the service is never updated; the message says which layer stopped it.
+        for guard, says in (("1", "the guard refused the migration (a live task still requires what it drops: "
+                                  "see the guard container's log): the service was not updated"),
+                            ("2", "the guard could not run (bad usage or database unreachable"),
+                            ("137", "the guard exited 137 (Essential container in task exited)")):
+            r, calls = deploy([*GOOD, "--migrate-to", "4", "--drops", "orders.customer_name"],
+                              FAKE_GUARD_EXIT=guard, FAKE_MIGRATION_EXIT="None")
+            f.check(r.returncode == 1, f"guard exit {guard}: deploy exit {r.returncode}, expected 1")
+            f.check(("ecs", "update-service") not in steps(calls), f"guard exit {guard}: the service was updated anyway")
+            f.check(says in r.stderr and len(r.stderr.splitlines()) == 1,
+                    f"guard exit {guard}: expected one line with {says!r}: {r.stderr!r}")
+
+        # The guard passed but the migration failed (or never ran): the migration's messages.
         for code in ("1", "None"):
             r, calls = deploy(GOOD, FAKE_MIGRATION_EXIT=code)
             f.check(r.returncode == 1, f"migration exit {code}: deploy exit {r.returncode}, expected 1")
             f.check(("ecs", "update-service") not in steps(calls), f"migration exit {code}: the service was updated anyway")
-            f.check("not updated" in r.stderr and len(r.stderr.splitlines()) == 1,
+            f.check("not updated" in r.stderr and len(r.stderr.splitlines()) == 1 and "the migration exited" in r.stderr,
                     f"migration exit {code}: expected one line saying the service was not updated: {r.stderr!r}")
+
+        # A migration task definition without a guard container (an older one): its guard exit
+        # code (None) is not read as a failure; --drops is refused before anything runs.
+        solo = json.loads((Path(args.repo) / "task-definitions" / "migrate.json").read_text())
+        solo["containerDefinitions"] = [c for c in solo["containerDefinitions"] if c["name"] == "migrate"]
+        solo["containerDefinitions"][0].pop("dependsOn", None)
+        solo_file = tmp / "migrate-solo.json"
+        solo_file.write_text(json.dumps(solo, indent=2))
+        r, calls = deploy([*GOOD, "--migration-task-definition", str(solo_file)], FAKE_GUARD_EXIT="None")
+        f.check(r.returncode == 0 and steps(calls) == EXPECTED,
+                f"migration task without a guard: deploy exit {r.returncode}: {r.stderr}")
 
         # The circuit breaker rolled back: services-stable succeeds, the deploy must not.
         r, calls = deploy(GOOD, FAKE_PRIMARY_REVISION="6")
@@ -152,6 +213,16 @@ def main():
             "non-numeric migration version": [*GOOD, "--migrate-to", "four"],
             "bad public IP choice": [*GOOD, "--assign-public-ip", "yes"],
             "missing task definition file": [*GOOD, "--task-definition", str(tmp / "nope.json")],
+            "--drops not a table list": [*GOOD, "--drops", "orders.customer_name;drop"],
+            "--drops with a schema-qualified column": [*GOOD, "--drops", "public.orders.customer_name"],
+            "--drops with an empty item": [*GOOD, "--drops", "orders,"],
+            "--drops with a space": [*GOOD, "--drops", "orders, legacy"],
+            "--guard-wait without a unit": [*GOOD, "--drops", "orders", "--guard-wait", "10"],
+            "--guard-wait not a duration": [*GOOD, "--drops", "orders", "--guard-wait", "soon"],
+            "--guard-wait without --drops": [*GOOD, "--guard-wait", "5m"],
+            "--drops without a guard container": [*GOOD, "--drops", "orders", "--migration-task-definition",
+                                                  str(tmp / "migrate-solo.json")],
+            "bad --guard-container": [*GOOD, "--guard-container", "guard;x"],
         }
         for what, argv in bad.items():
             r, calls = deploy(argv)

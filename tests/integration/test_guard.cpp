@@ -115,6 +115,40 @@ TEST_CASE("guard --drops: refused while v1 serves, allowed once it drained: v2 n
     CHECK(has(r.out, "orders/v2 task "));
 }
 
+TEST_CASE("guard --drops '': a release that drops nothing passes whatever the leases require, "
+          "the database still reached",
+          "[guard][postgres]") {
+    fresh();
+    const std::string url = server().url();
+    Sidecar v1(announcing(url, "orders/v1", "orders.customer_name,orders.id"));
+    REQUIRE(eventually([&] { return lease_table_exists() && has(lease_rows(), "orders/v1"); }, 10000ms));
+    // The same database refuses a list that touches what v1 requires ...
+    RunResult r = guard({"--drops", "orders", "--url", url});
+    CHECK(r.exit_code == 1);
+    // ... and passes the empty list at once, --wait or not (the form the migration task runs).
+    for (const auto& args : {std::vector<std::string>{"--drops", "", "--url", url},
+                             std::vector<std::string>{"--drops", "", "--url", url, "--wait", "10m"}}) {
+        const auto t0 = Clock::now();
+        r = guard(args);
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "guard: safe: the migration drops nothing\n");
+        CHECK(r.err.empty());
+        CHECK(ms_since(t0) < 30000);  // did not wait out the 10 minutes
+    }
+    // The database from the configuration, as in the migration task: only reached, so the
+    // configuration's REQUIRE (a column that does not exist) is not checked and its ANNOUNCE
+    // leaves no lease of the guard's own.
+    r = guard({"--drops", ""}, {{"READYPROBE_CHECK_DB", url},
+                                {"READYPROBE_CHECK_DB_REQUIRE", "orders.no_such_column"},
+                                {"READYPROBE_CHECK_DB_ANNOUNCE", "orders-migrate/4"}});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "guard: safe: the migration drops nothing\n");
+    CHECK_FALSE(has(lease_rows(), "orders-migrate"));
+    CHECK(has(lease_rows(), "orders/v1"));
+}
+
 TEST_CASE("guard: a SIGKILLed task blocks until its lease expires: --wait succeeds once it goes",
           "[guard][postgres]") {
     fresh();
@@ -243,6 +277,15 @@ TEST_CASE("guard: bad usage and an unreachable database are exit 2 with one line
          "cannot read the leases at postgres://app:***@127.0.0.1:" + port},
         {{"--drops", "orders", "--url", "postgres://app:app-secret-pw@127.0.0.1:" + std::to_string(free_port()) + "/app"},
          {}, "connection refused"},
+        // The empty list still resolves and reaches the database: a wrong one is exit 2, not "safe".
+        {{"--drops", "", "--url", "postgres://app:app-secret-pw@127.0.0.1:" + std::to_string(free_port()) + "/app"},
+         {}, "cannot reach the database at postgres://app:***@127.0.0.1:"},
+        {{"--drops", "", "--url", "postgres://app:wrong-secret-pw@127.0.0.1:" + port + "/app"}, {},
+         "cannot reach the database at postgres://app:***@127.0.0.1:" + port},
+        {{"--drops", ""}, {}, "no database: give --url or configure a PostgreSQL check"},
+        {{"--drops", "", "--url", "mysql://app:app-secret-pw@db/app"}, {}, "unsupported scheme \"mysql\""},
+        {{"--drops", "", "--sql", "/nonexistent.sql", "--url", server().url()}, {},
+         "guard: give one of --drops LIST or --sql FILE"},
     };
     for (const auto& c : cases) {
         RunResult r = guard(c.args, c.env);
