@@ -3,6 +3,8 @@
 #include "commands.hpp"
 
 #include <readyprobe/lease.hpp>
+#include <readyprobe/secret.hpp>
+#include <readyprobe/url.hpp>
 #include <readyprobe/version.hpp>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +23,28 @@ Duration duration_option(const std::string& name, const std::string& text) {
     } catch (const std::invalid_argument& e) {
         throw ConfigError(name, e.what());
     }
+}
+
+// CLI11 quotes the arguments it rejects ("The following argument was not expected: ..."), and one
+// of them may be a URL with a password: mask every URL argument's secrets; an argument that looks
+// like a URL with credentials but does not parse is hidden whole.
+std::string without_secrets(std::string text, int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) arg = arg.substr(arg.find('=') + 1);
+        const auto scheme = arg.find("://");
+        if (scheme == std::string::npos || arg.find('@', scheme) == std::string::npos) continue;
+        try {
+            text = mask(std::move(text), parse_url(arg).secrets());
+        } catch (const std::exception&) {
+            for (auto at = text.find(arg); at != std::string::npos; at = text.find(arg, at)) {
+                const std::string hidden = arg.substr(0, scheme) + "://***";
+                text.replace(at, arg.size(), hidden);
+                at += hidden.size();
+            }
+        }
+    }
+    return text;
 }
 
 }  // namespace
@@ -85,7 +109,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::cerr << "readyprobe: " << e.what() << " (see readyprobe --help)\n";
+        std::cerr << "readyprobe: " << without_secrets(e.what(), argc, argv) << " (see readyprobe --help)\n";
         return cli::kExitBadConfig;
     }
 

@@ -123,3 +123,26 @@ TEST_CASE("sslpassword in a postgres URL is masked in config, the startup log, /
         for (const auto& secret : {ssl_pw, wrong_pw}) CHECK(everything.find(secret) == std::string::npos);
     }
 }
+
+TEST_CASE("a rejected command line never echoes a URL's password", "[secrets][cli]") {
+    const std::string pw = "Cli-Secret-Pw-4242";
+    const std::string url = "postgres://app:" + pw + "@127.0.0.1:1/app";
+    const std::vector<std::vector<std::string>> lines = {
+        {"guard", "--drops", "orders", url},                      // an unexpected positional argument
+        {"guard", "--drops", "orders", "--url", url, "extra", url},
+        {"config", "--nope=" + url},
+        {"check", "http://user:" + pw + "@127.0.0.1:1/", "surplus"},
+        {"guard", "--drops", "orders", "postgres://app:" + pw + "@[::1"},  // not even a URL libpq reads
+    };
+    for (const auto& args : lines) {
+        std::vector<std::string> argv{binary()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        RunResult r = run(argv, base_env());
+        INFO(args.front() << ": " << r.out << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("readyprobe: ") == 0);
+        CHECK(r.err.find('\n') == r.err.size() - 1);
+        CHECK(r.err.find(pw) == std::string::npos);
+        CHECK(r.out.find(pw) == std::string::npos);
+    }
+}
