@@ -203,6 +203,21 @@ async function semantics(docs, answered) {
     const to = cmd[0] === "orders-service" && cmd[1] === "migrate" && cmd[2] === "--to" && /^\d+$/.test(cmd[3] ?? "") ? Number(cmd[3]) : null;
     if (to === null) { errors.push(`${where}: command must be orders-service migrate --to N, not ${JSON.stringify(cmd)}`); continue; }
     if (j.spec?.template?.spec?.restartPolicy !== "Never") errors.push(`${where}: restartPolicy must be Never (a failed migration is looked at, not restarted in place)`);
+    // The guard: a plain init container (it must finish, exit 0, before the migration starts),
+    // running `readyprobe guard --drops ...` with a configuration `readyprobe config` accepts.
+    const guards = (j.spec?.template?.spec?.initContainers ?? []).filter(isReadyprobe);
+    const guard = guards.find((g) => [...(g.command ?? []), ...(g.args ?? [])][0] === "guard");
+    if (!guard) errors.push(`${where}: no readyprobe guard init container before the migration`);
+    else {
+      const gw = `${where}: init container ${guard.name}`;
+      const gcmd = [...(guard.command ?? []), ...(guard.args ?? [])];
+      if (guard.restartPolicy === "Always") errors.push(`${gw}: a guard must run to completion before the migration, not as a sidecar (no restartPolicy: Always)`);
+      if (!gcmd.includes("--drops") && !gcmd.includes("--sql")) errors.push(`${gw}: guard needs --drops LIST or --sql FILE`);
+      const genv = containerEnv(guard, gw, errors);
+      const r = readyprobeConfig(genv);
+      if (r.status !== 0) errors.push(`${gw}: \`readyprobe config\` exit ${r.status}: ${(r.stderr || r.error || "").toString().trim()}`);
+      else if (!Object.values(JSON.parse(r.stdout).checks ?? {}).some((c) => c.kind === "postgres") && !gcmd.includes("--url")) errors.push(`${gw}: no database for the guard (a PostgreSQL check or --url)`);
+    }
     for (const g of gates) if (g.version > to) errors.push(`${g.where}: gates on golang-migrate>=${g.version} but ${where} migrates only --to ${to}`);
   }
   return errors;
@@ -292,6 +307,8 @@ if (selfTest) {
     ["a grace period shorter than the drain", "terminationGracePeriodSeconds 5", (fs) => { dep(fs).spec.template.spec.terminationGracePeriodSeconds = 5; }],
     ["no preStop", "no preStop", (fs) => { delete app(fs).lifecycle; }],
     ["a migration Job behind the gate", "migrates only --to 2", (fs) => { fs.flatMap((f) => f.docs).find((d) => d.kind === "Job").spec.template.spec.containers[0].command[3] = "2"; }],
+    ["a migration Job without its guard", "no readyprobe guard init container", (fs) => { delete fs.flatMap((f) => f.docs).find((d) => d.kind === "Job").spec.template.spec.initContainers; }],
+    ["a guard as a sidecar", "run to completion before the migration", (fs) => { fs.flatMap((f) => f.docs).find((d) => d.kind === "Job").spec.template.spec.initContainers[0].restartPolicy = "Always"; }],
     ["a Service selecting nothing", "does not select", (fs) => { fs.flatMap((f) => f.docs).find((d) => d.kind === "Service").spec.selector = { app: "other" }; }],
   ];
   for (const [what, expect, mutate] of cases) {
