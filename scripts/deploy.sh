@@ -2,8 +2,9 @@
 # Deploy a new image of the service to ECS, migrating the database first:
 #   1. register the migration and app task definitions (image tag filled in),
 #   2. run the migration as a one-off task (its `guard` container runs `readyprobe guard --drops
-#      LIST` first; its `migrate` container starts only if that exits 0), wait for it to stop,
-#      read both exit codes,
+#      LIST` first; its `migrate` container starts only if that exits 0), wait for it to stop
+#      (giving up stops the task: it must not migrate later with nobody watching), read both
+#      exit codes,
 #   3. only if both exited 0: update the service and wait until it is stable on the new revision
 #      (a rollback by the deployment circuit breaker fails the deploy).
 # See task-definitions/README.md. --dry-run prints the aws commands without running them.
@@ -27,7 +28,8 @@ usage: scripts/deploy.sh [options]
                             task's guard container (env GUARD_DROPS; default: the command in the
                             migration task definition)
   --guard-wait D            how long the guard waits for live tasks needing it to go, e.g. 10m,
-                            30s (env GUARD_WAIT; default 10m; only with --drops)
+                            30s (env GUARD_WAIT; default 10m; only with --drops; without
+                            --drops, the --wait of the guard's command in the task definition)
   --guard-container NAME    the migration task's guard container (default guard)
   --assign-public-ip ENABLED|DISABLED  for the migration task (default DISABLED)
   --region REGION           passed to every aws command (default: the CLI's configuration)
@@ -145,6 +147,46 @@ has_guard=0
 grep -Eq "\"name\": *\"$guard_container\"" "$migrate_file" && has_guard=1
 [[ -z $drops_set ]] || ((has_guard)) ||
   die_usage "--drops: $migrate_file has no container named $guard_container (see --guard-container)"
+# How long the guard may wait before the migration starts (sizes the waiter's rounds below): with
+# --drops, --guard-wait (the command is replaced); else the --wait of the guard's own command in
+# the task definition (none: the guard checks once and does not wait).
+if ((has_guard)) && [[ -z $drops_set ]]; then
+  command -v python3 >/dev/null 2>&1 ||
+    die "python3 is needed to read the guard's --wait from $migrate_file (or pass --drops and --guard-wait)"
+  # One line on stdout: the seconds, or (exit 1) why the file cannot say.
+  guard_wait_seconds=$(python3 - "$migrate_file" "$guard_container" 2>&1 <<'EOF'
+import json, math, re, sys
+path, name = sys.argv[1], sys.argv[2]
+try:
+    with open(path) as f:
+        td = json.load(f)
+    containers = td["containerDefinitions"]
+    command = next(c for c in containers if c.get("name") == name).get("command") or []
+except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration) as e:
+    print(f"{path}: cannot read the {name} container's command ({type(e).__name__})")
+    sys.exit(1)
+if not isinstance(command, list) or not all(isinstance(a, str) for a in command):
+    print(f"{path}: the {name} container's command is not a list of strings")
+    sys.exit(1)
+wait = None
+for i, arg in enumerate(command):
+    if arg == "--wait":
+        wait = command[i + 1] if i + 1 < len(command) else ""
+    elif arg.startswith("--wait="):
+        wait = arg[len("--wait="):]
+if wait is None:
+    print(0)
+    sys.exit(0)
+# readyprobe's duration grammar: a number and ms, s, m or h; at most 24h.
+m = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)", wait)
+seconds = float(m[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m[2]] if m else -1
+if not 0 < seconds <= 86400:
+    print(f"{path}: the {name} container's --wait is not a duration of at most 24h such as 10m: {wait[:40]!r}")
+    sys.exit(1)
+print(math.ceil(seconds))
+EOF
+  ) || die_usage "--migration-task-definition $guard_wait_seconds"
+fi
 if ((!dry_run)) && ! command -v aws >/dev/null 2>&1; then
   die "the aws CLI is not installed (or use --dry-run)"
 fi
@@ -244,14 +286,22 @@ capture task "<migration task ARN>" \
   die "run-task failed: the service was not updated"
 [[ -n $task && $task != None ]] || die "run-task started no task (see its failures): the service was not updated"
 
-# The waiter gives up after 10 minutes; the guard may wait up to --guard-wait before the
-# migration starts, so wait once more for every 10 minutes of that.
+# The waiter gives up after 10 minutes; the guard may wait up to its --wait before the migration
+# starts, so wait once more for every 10 minutes of that.
 rounds=1
 ((has_guard)) && rounds=$((1 + (guard_wait_seconds + 599) / 600))
 for ((round = 1; ; round++)); do
   run aws "${aws_args[@]}" ecs wait tasks-stopped --cluster "$cluster" --tasks "$task" && break
-  ((round < rounds)) ||
-    die "the migration task $task did not stop within the waiter's $((rounds * 10)) minutes: the service was not updated"
+  ((round < rounds)) && continue
+  # Giving up: stop the task, or the migration may still run later with nobody watching (an ECS
+  # agent that leaves a task PENDING when the guard fails, aws/amazon-ecs-agent#2579, would
+  # otherwise keep it forever; a slow migration would go on after this deploy reported failure).
+  waited="the migration task $task did not stop within the waiter's $((rounds * 10)) minutes"
+  if run aws "${aws_args[@]}" ecs stop-task --cluster "$cluster" --task "$task" \
+    --reason "readyprobe deploy gave up waiting" --query task.desiredStatus --output text; then
+    die "$waited: ECS is stopping it (aws ecs stop-task), so it cannot migrate later with nobody watching; the service was not updated"
+  fi
+  die "$waited, and stopping it failed: stop it yourself (aws ecs stop-task --cluster $cluster --task $task) before it migrates with nobody watching; the service was not updated"
 done
 
 # Both exit codes in one call: "GUARD<TAB>MIGRATE", None for a container that has none (never

@@ -2,7 +2,9 @@
 """scripts/deploy.sh: the pipeline order (register, run the migration, wait for it to stop,
 read its exit codes, update the service, wait until stable), --dry-run without aws, bad usage,
 and the real path against a fake `aws` that records its calls: a failed migration or a refusing
-guard stops the deploy before the service is touched, a circuit-breaker rollback fails it."""
+guard stops the deploy before the service is touched (also when ECS stopped the never-started
+migrate container with 143), the waiter's rounds follow the guard's --wait and giving up stops the
+migration task, a circuit-breaker rollback fails it."""
 
 import json
 import shutil
@@ -43,10 +45,22 @@ FAKE_AWS = textwrap.dedent('''\
         print(f"arn:aws:ecs:eu-west-1:123456789012:task-definition/{td['family']}:7")
     elif "run-task" in args:
         print("arn:aws:ecs:eu-west-1:123456789012:task/orders/0123456789abcdef")
+    elif "tasks-stopped" in args:
+        # FAKE_WAIT_FAILS=N: the first N waits give up as the real waiter does after 10 minutes.
+        count = os.environ["FAKE_AWS_LOG"] + ".waits"
+        done = int(open(count).read()) if os.path.exists(count) else 0
+        open(count, "w").write(str(done + 1))
+        if done < int(os.environ.get("FAKE_WAIT_FAILS", "0")):
+            print("\\nWaiter TasksStopped failed: Max attempts exceeded", file=sys.stderr)
+            sys.exit(255)
+    elif "stop-task" in args:
+        if os.environ.get("FAKE_STOP_FAILS"):
+            sys.exit("An error occurred (AccessDeniedException) when calling the StopTask operation")
+        print("STOPPED")  # desiredStatus; lastStatus catches up later
     elif "describe-tasks" in args:
         query = opt("--query")
         if "stoppedReason" in query:
-            print("Essential container in task exited")
+            print(os.environ.get("FAKE_STOPPED_REASON", "Essential container in task exited"))
         elif query == ("tasks[0].[containers[?name=='guard'].exitCode | [0], "
                        "containers[?name=='migrate'].exitCode | [0]]"):
             # What `--output text` prints for a list of two scalars: one line, tab-separated.
@@ -97,7 +111,7 @@ def main():
         base_env = {"PATH": f"{bindir}:/usr/bin:/bin", "FAKE_AWS_LOG": str(log), "TMPDIR": str(tmp)}
 
         def deploy(argv, **extra):
-            for p in (log, Path(str(log) + ".rendered")):
+            for p in (log, Path(str(log) + ".rendered"), Path(str(log) + ".waits")):
                 p.unlink(missing_ok=True)
             env = dict(base_env, **extra)
             r = subprocess.run(["bash", str(script), *argv], env=env, capture_output=True, text=True, timeout=20)
@@ -188,6 +202,89 @@ def main():
             f.check("not updated" in r.stderr and len(r.stderr.splitlines()) == 1 and "the migration exited" in r.stderr,
                     f"migration exit {code}: expected one line saying the service was not updated: {r.stderr!r}")
 
+        # Current ECS agents, when the guard's SUCCESS dependency fails, stop the migrate container
+        # with 143 and a dependency-graph stoppedReason (aws/amazon-ecs-agent PR #3218): the guard
+        # is what stopped the deploy, and its exit code is what the message reports.
+        dependency = ("CannotStartContainerError: dependency graph: failed to resolve container ordering "
+                      "dependency [guard] for target [migrate] as dependency did not meet desired state "
+                      "[SUCCESS]")
+        for argv, guard, says in (
+                ([], "1", "the guard refused the migration"),
+                (["--drops", "orders.customer_name"], "1", "the guard refused the migration"),
+                ([], "2", "the guard could not run"),
+                ([], "137", "the guard exited 137 (CannotStartContainerError: dependency graph")):
+            r, calls = deploy([*GOOD, *argv], FAKE_GUARD_EXIT=guard, FAKE_MIGRATION_EXIT="143",
+                              FAKE_STOPPED_REASON=dependency)
+            f.check(r.returncode == 1 and ("ecs", "update-service") not in steps(calls),
+                    f"guard {guard}, migrate 143 {argv}: deploy exit {r.returncode}, calls {steps(calls)}")
+            f.check(r.stderr.startswith("deploy: " + says) and "the migration exited" not in r.stderr
+                    and len(r.stderr.splitlines()) == 1,
+                    f"guard {guard}, migrate 143 {argv}: expected one line starting {says!r}: {r.stderr!r}")
+
+        # The waiter's rounds: one for the migration, one more per 10 minutes the guard may wait
+        # (the task definition's --wait 10m: 2). FAKE_WAIT_FAILS=N: the first N waits give up.
+        task_arn = "arn:aws:ecs:eu-west-1:123456789012:task/orders/0123456789abcdef"
+
+        def waits(calls):
+            return steps(calls).count(("ecs", "wait", "tasks-stopped"))
+
+        def variant(name, wait_args):
+            """migrate.json with the guard's command ending in WAIT_ARGS instead of --wait 10m."""
+            td = json.loads((Path(args.repo) / "task-definitions" / "migrate.json").read_text())
+            guard = next(c for c in td["containerDefinitions"] if c["name"] == "guard")
+            guard["command"] = ["guard", "--drops", "", *wait_args]
+            out = tmp / f"migrate-{name}.json"
+            out.write_text(json.dumps(td, indent=2))
+            return str(out)
+
+        r, calls = deploy(GOOD, FAKE_WAIT_FAILS="1")
+        f.check(r.returncode == 0 and waits(calls) == 2 and steps(calls)[-3:] == EXPECTED[-3:],
+                f"one waiter round ran out, the second saw the task stop: exit {r.returncode}, "
+                f"{waits(calls)} waits: {r.stderr}")
+
+        # Giving up stops the task (else it may migrate later with nobody watching), says so, and
+        # updates nothing.
+        def gave_up(what, calls, r, rounds, stopped=True):
+            stop = [c for c in calls if "stop-task" in c]
+            f.check(r.returncode == 1, f"{what}: deploy exit {r.returncode}, expected 1")
+            f.check(waits(calls) == rounds, f"{what}: {waits(calls)} waiter rounds, expected {rounds}")
+            f.check(len(stop) == 1 and stop[0][stop[0].index("--cluster") + 1] == "orders"
+                    and stop[0][stop[0].index("--task") + 1] == task_arn
+                    and stop[0][stop[0].index("--reason") + 1] == "readyprobe deploy gave up waiting",
+                    f"{what}: expected one stop-task --cluster orders --task {task_arn} --reason "
+                    f"'readyprobe deploy gave up waiting': {stop}")
+            f.check(steps(calls)[-1] == ("ecs", "stop-task") and ("ecs", "update-service") not in steps(calls),
+                    f"{what}: stop-task must be the last call, and the service not updated: {steps(calls)}")
+            last = r.stderr.splitlines()[-1] if r.stderr else ""
+            says = (f"did not stop within the waiter's {rounds * 10} minutes: ECS is stopping it (aws ecs stop-task)"
+                    if stopped else "stopping it failed: stop it yourself")
+            f.check(last.startswith("deploy: the migration task ") and says in last
+                    and "the service was not updated" in last,
+                    f"{what}: expected a last line saying {says!r}: {r.stderr!r}")
+
+        r, calls = deploy(GOOD, FAKE_WAIT_FAILS="99")
+        gave_up("task definition's --wait 10m", calls, r, 2)
+        r, calls = deploy(GOOD, FAKE_WAIT_FAILS="99", FAKE_STOP_FAILS="1")
+        gave_up("stop-task failing", calls, r, 2, stopped=False)
+
+        # Without --drops, the rounds follow the task definition's own --wait (45m: 6 rounds), not
+        # --guard-wait's default; with --drops, --guard-wait replaces it (30s: 2 rounds).
+        long_wait = variant("wait-45m", ["--wait", "45m"])
+        r, calls = deploy([*GOOD, "--migration-task-definition", long_wait], FAKE_WAIT_FAILS="5")
+        f.check(r.returncode == 0 and waits(calls) == 6,
+                f"guard --wait 45m: 5 rounds ran out, the 6th must still wait: exit {r.returncode}, "
+                f"{waits(calls)} waits: {r.stderr}")
+        r, calls = deploy([*GOOD, "--migration-task-definition", long_wait], FAKE_WAIT_FAILS="99")
+        gave_up("guard --wait 45m", calls, r, 6)
+        r, calls = deploy([*GOOD, "--migration-task-definition", variant("wait-eq", ["--wait=1.5h"])],
+                          FAKE_WAIT_FAILS="99")
+        gave_up("guard --wait=1.5h", calls, r, 10)
+        r, calls = deploy([*GOOD, "--migration-task-definition", long_wait, "--drops", "orders",
+                           "--guard-wait", "30s"], FAKE_WAIT_FAILS="99")
+        gave_up("--drops with --guard-wait 30s over the task definition's 45m", calls, r, 2)
+        r, calls = deploy([*GOOD, "--migration-task-definition", variant("no-wait", [])], FAKE_WAIT_FAILS="99")
+        gave_up("a guard that does not wait", calls, r, 1)
+
         # A migration task definition without a guard container (an older one): its guard exit
         # code (None) is not read as a failure; --drops is refused before anything runs.
         solo = json.loads((Path(args.repo) / "task-definitions" / "migrate.json").read_text())
@@ -198,6 +295,8 @@ def main():
         r, calls = deploy([*GOOD, "--migration-task-definition", str(solo_file)], FAKE_GUARD_EXIT="None")
         f.check(r.returncode == 0 and steps(calls) == EXPECTED,
                 f"migration task without a guard: deploy exit {r.returncode}: {r.stderr}")
+        r, calls = deploy([*GOOD, "--migration-task-definition", str(solo_file)], FAKE_WAIT_FAILS="99")
+        gave_up("migration task without a guard", calls, r, 1)
 
         # The circuit breaker rolled back: services-stable succeeds, the deploy must not.
         r, calls = deploy(GOOD, FAKE_PRIMARY_REVISION="6")
@@ -223,6 +322,12 @@ def main():
             "--drops without a guard container": [*GOOD, "--drops", "orders", "--migration-task-definition",
                                                   str(tmp / "migrate-solo.json")],
             "bad --guard-container": [*GOOD, "--guard-container", "guard;x"],
+            "the guard's --wait in the task definition not a duration": [
+                *GOOD, "--migration-task-definition", variant("wait-soon", ["--wait", "soon"])],
+            "the guard's --wait in the task definition without its value": [
+                *GOOD, "--migration-task-definition", variant("wait-none", ["--wait"])],
+            "the guard's --wait in the task definition over 24h": [
+                *GOOD, "--migration-task-definition", variant("wait-25h", ["--wait", "25h"])],
         }
         for what, argv in bad.items():
             r, calls = deploy(argv)
