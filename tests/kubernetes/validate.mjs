@@ -10,7 +10,8 @@
 //     given dummy values, must come out masked; no password in a plain value); no startup check
 //     of the Pod's own app (it starts only after the sidecar's startupProbe: it would never pass);
 //     terminationGracePeriodSeconds covers preStop + drains; the migration Job reaches the version
-//     the sidecar's MIGRATION gate needs; the Service selects the Pods and names a real port.
+//     the sidecar's MIGRATION gate needs, its guard's --wait leaves the migration 10 minutes of
+//     activeDeadlineSeconds; the Service selects the Pods and names a real port.
 // --self-test plants known mistakes in copies of the manifests and requires each to be reported.
 // Usage: node validate.mjs --modules NODE_MODULES_DIR --binary READYPROBE MANIFEST_DIR [--self-test]
 import { readFileSync, readdirSync, existsSync } from "node:fs";
@@ -33,6 +34,8 @@ if (!existsSync(join(modules, "kubernetes-models")) || !binary || !dir) {
 const YAML = createRequire(join(modules, "x.js"))("yaml");
 const DUMMY_SECRET = "dummy-Secret-value-0xC0FFEE";
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?)$|_KEY$/i;
+// What a migration Job's activeDeadlineSeconds must leave the migration after the guard's --wait.
+const MIGRATION_BUDGET = 600;
 
 // ---------------------------------------------------------------- 1. schema
 async function modelClass(doc) {
@@ -213,6 +216,16 @@ async function semantics(docs, answered) {
       const gcmd = [...(guard.command ?? []), ...(guard.args ?? [])];
       if (guard.restartPolicy === "Always") errors.push(`${gw}: a guard must run to completion before the migration, not as a sidecar (no restartPolicy: Always)`);
       if (!gcmd.includes("--drops") && !gcmd.includes("--sql")) errors.push(`${gw}: guard needs --drops LIST or --sql FILE`);
+      // The Job's deadline counts from its start, the guard's wait included: leave the migration
+      // itself at least MIGRATION_BUDGET seconds after the longest the guard may wait.
+      const waitArg = gcmd.flatMap((a, i) => a === "--wait" ? [gcmd[i + 1] ?? ""] : a.startsWith("--wait=") ? [a.slice(7)] : []).pop();
+      const deadline = j.spec?.activeDeadlineSeconds;
+      if (waitArg !== undefined) {
+        const wait = durationSeconds(waitArg);
+        if (!(wait > 0)) errors.push(`${gw}: --wait ${JSON.stringify(waitArg)} is not a duration such as 10m, 30s or 1h`);
+        else if (deadline !== undefined && wait > deadline - MIGRATION_BUDGET)
+          errors.push(`${where}: the guard's --wait ${waitArg} (${wait} s) leaves the migration less than ${MIGRATION_BUDGET} s of activeDeadlineSeconds ${deadline}: raise it to at least ${Math.ceil(wait) + MIGRATION_BUDGET}`);
+      }
       const genv = containerEnv(guard, gw, errors);
       const r = readyprobeConfig(genv);
       if (r.status !== 0) errors.push(`${gw}: \`readyprobe config\` exit ${r.status}: ${(r.stderr || r.error || "").toString().trim()}`);
@@ -308,6 +321,7 @@ if (selfTest) {
     ["no preStop", "no preStop", (fs) => { delete app(fs).lifecycle; }],
     ["a migration Job behind the gate", "migrates only --to 2", (fs) => { fs.flatMap((f) => f.docs).find((d) => d.kind === "Job").spec.template.spec.containers[0].command[3] = "2"; }],
     ["a migration Job without its guard", "no readyprobe guard init container", (fs) => { delete fs.flatMap((f) => f.docs).find((d) => d.kind === "Job").spec.template.spec.initContainers; }],
+    ["a guard waiting most of the Job's deadline", "leaves the migration less than 600 s of activeDeadlineSeconds", (fs) => { const g = fs.flatMap((f) => f.docs).find((d) => d.kind === "Job").spec.template.spec.initContainers[0]; g.args[g.args.indexOf("--wait") + 1] = "35m"; }],
     ["a guard as a sidecar", "run to completion before the migration", (fs) => { fs.flatMap((f) => f.docs).find((d) => d.kind === "Job").spec.template.spec.initContainers[0].restartPolicy = "Always"; }],
     ["a Service selecting nothing", "does not select", (fs) => { fs.flatMap((f) => f.docs).find((d) => d.kind === "Service").spec.selector = { app: "other" }; }],
   ];
