@@ -13,15 +13,17 @@ namespace detail {
 namespace {
 
 // Where one statement ends. A `;` inside a SQL-standard routine body (CREATE FUNCTION ... BEGIN
-// ATOMIC ...; ...; END) does not end it: the heuristic psql's own lexer uses (src/fe_utils/
-// psqlscan.l, the {identifier} rule: a statement whose first words are CREATE [OR REPLACE]
-// FUNCTION|PROCEDURE counts BEGIN and, inside one, CASE up and END down, outside parentheses;
-// `;` ends the statement only at depth 0).
+// ATOMIC ...; ...; END) does not end it. psql's own lexer (src/fe_utils/psqlscan.l, the
+// {identifier} rule) counts every BEGIN of a statement that starts CREATE [OR REPLACE]
+// FUNCTION|PROCEDURE; here only BEGIN directly followed by ATOMIC opens a body (BEGIN is an
+// unreserved word: a function or column may be called that, and counting it would hide every
+// later COMMIT), and inside one CASE counts up and END down, outside parentheses; `;` ends the
+// statement only at depth 0.
 struct Statement {
     std::string lead;  // the first letter of each of its first four words
     int parens = 0;
     int begins = 0;
-    void word(const std::string& w) {
+    void word(const std::string& w, const std::string& next) {
         if (lead.size() < 4) {
             static const std::set<std::string> heads{"create", "or", "replace", "function", "procedure"};
             lead.push_back(heads.count(w) ? w[0] : ' ');
@@ -29,10 +31,10 @@ struct Statement {
         const bool routine = lead.rfind("cf", 0) == 0 || lead.rfind("cp", 0) == 0 ||
                              lead.rfind("corf", 0) == 0 || lead.rfind("corp", 0) == 0;
         if (!routine || parens != 0) return;
-        if (w == "begin" || (w == "case" && begins > 0)) ++begins;
+        if ((w == "begin" && next == "atomic") || (w == "case" && begins > 0)) ++begins;
         else if (w == "end" && begins > 0) --begins;
     }
-    bool ends_at_semicolon() const { return parens <= 0 && begins == 0; }
+    bool ends_at_semicolon() const { return parens == 0 && begins == 0; }
 };
 
 }  // namespace
@@ -96,33 +98,33 @@ std::string transaction_control(const std::string& sql) {
                 word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[j]))));
                 ++j;
             }
+            // The word after this one, lower-cased.
+            std::size_t k = j;
+            while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
+            std::string next;
+            while (k < n && std::isalpha(static_cast<unsigned char>(sql[k]))) {
+                next.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[k]))));
+                ++k;
+            }
             if (at_start) {
-                // The word after this one, lower-cased.
-                const auto next_word = [&] {
-                    std::size_t k = j;
-                    while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
-                    std::string next;
-                    while (k < n && std::isalpha(static_cast<unsigned char>(sql[k]))) {
-                        next.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(sql[k]))));
-                        ++k;
-                    }
-                    return next;
-                };
                 static const std::set<std::string> ends{"begin", "start", "commit", "end", "abort", "rollback"};
                 // ROLLBACK TO [SAVEPOINT] stays inside the transaction.
-                if (ends.count(word) && !(word == "rollback" && next_word() == "to")) return word;
-                if (word == "prepare" && next_word() == "transaction") return "prepare transaction";
+                if (ends.count(word) && !(word == "rollback" && next == "to")) return word;
+                if (word == "prepare" && next == "transaction") return "prepare transaction";
             }
-            statement.word(word);
+            statement.word(word, next);
             at_start = false;
             i = j;
         } else {
             if (c == '(') ++statement.parens;
-            if (c == ')') --statement.parens;
+            if (c == ')' && statement.parens > 0) --statement.parens;
             at_start = false;
             ++i;
         }
     }
+    // A body still open at the end: the file is not what this scan thinks it is, and a COMMIT
+    // might be hidden in what it took for the body. Refuse rather than guess.
+    if (statement.begins > 0) return kUnclosedAtomic;
     return "";
 }
 

@@ -9,6 +9,9 @@ namespace readyprobe::detail {
 // "prepare transaction"), or empty: the guard's own BEGIN .. ROLLBACK/COMMIT must stay in charge.
 // Skips comments, quoted strings, quoted identifiers and dollar-quoted bodies (DO $$ BEGIN .. END
 // $$ is fine); ROLLBACK TO SAVEPOINT stays inside the transaction and is allowed.
+// kUnclosedAtomic when a BEGIN ATOMIC body is still open at the end (refused: a COMMIT might hide
+// in it).
 std::string transaction_control(const std::string& sql);
+inline const char* const kUnclosedAtomic = "begin atomic without its end";
 
 }  // namespace readyprobe::detail

@@ -35,6 +35,16 @@ TEST_CASE("guard: a file that starts or ends a transaction is named, not bodies,
                               "(1); end;\nCOMMIT;") == "commit");
     CHECK(transaction_control("CREATE OR REPLACE FUNCTION g() RETURNS int BEGIN ATOMIC SELECT 1; END; END;") ==
           "end");
+    // BEGIN is an unreserved word: a routine or column of that name opens no body, so a COMMIT
+    // after it is still found.
+    CHECK(transaction_control("CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS 'SELECT 1'; COMMIT;") == "commit");
+    CHECK(transaction_control("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT begin FROM t; END;\n"
+                              "COMMIT;") == "commit");
+    CHECK(transaction_control("CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql RETURN (x + 1)); COMMIT;") ==
+          "commit");
+    // A body never closed: refused rather than guessed.
+    CHECK(transaction_control("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; COMMIT;") ==
+          readyprobe::detail::kUnclosedAtomic);
     // Not a routine: BEGIN after CREATE TABLE is no body, the statement ends at its `;`.
     CHECK(transaction_control("CREATE TABLE begin_log (x int); BEGIN;") == "begin");
     CHECK(transaction_control("") == "");
