@@ -315,7 +315,8 @@ BatchSettings batch_settings() {
 // transaction: committed only when no live lease (ANNOUNCE) requires what it removes and no
 // transaction would make its locks queue. Refused or failed, nothing of N was committed, so the
 // version goes back to N-1 clean (CONTRACT: "the version stays where it was") and migrate exits 1.
-// A row still dirty (a run killed in the middle, or the database lost before it could be reset)
+// A COMMIT that got no answer leaves N dirty (it may be in). A row still dirty (a run killed in
+// the middle, or the database lost before it could be reset)
 // makes migrate refuse to run until someone fixes it, as golang-migrate does ("Dirty database
 // version N"). `wait`: retry refused attempts this long.
 int migrate(const std::string& database_url, int target, std::optional<readyprobe::Duration> wait) {
@@ -383,6 +384,12 @@ int migrate(const std::string& database_url, int target, std::optional<readyprob
             const readyprobe::SqlGuardResult r = readyprobe::guard_migration(
                 database, body, guard, [](const std::string& line) { std::cout << line << std::endl; });
             for (const auto& line : readyprobe::report_lines(r, m->file, guard)) std::cout << line << std::endl;
+            if (r.maybe_committed) {
+                // The COMMIT got no answer: N may be in. Left dirty, as golang-migrate leaves it.
+                std::cerr << "orders-service: migration " << number << " failed: " << r.error
+                          << "; left dirty at version " << number << ": check the schema, then fix it by hand\n";
+                return kExitFailed;
+            }
             if (r.outcome != readyprobe::SqlGuardResult::Outcome::applied) {
                 // Nothing of N was committed (the guard's one transaction was rolled back, or never
                 // began): back to N-1, clean. (golang-migrate leaves N dirty because its body may

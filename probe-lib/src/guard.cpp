@@ -212,6 +212,30 @@ Reply run_watched(const CheckSpec& spec, PGconn* work, Conn& watch, int pid, con
     return exec(work, sql, deadline, tick);
 }
 
+// Polls (every 250 ms, from one connection) until none of `blockers` holds a lock on the tables
+// it was named for, or `give_up`. Any error ends the wait early (the next attempt finds out).
+void wait_for_blockers(const CheckSpec& spec, const std::vector<Blocker>& blockers, TimePoint give_up) {
+    std::string pids;
+    std::string tables;
+    for (const auto& b : blockers) {
+        pids += (pids.empty() ? "" : ",") + std::to_string(b.pid);
+        for (const auto& t : b.tables) tables += (tables.empty() ? "" : ",") + detail::sql_literal(t);
+    }
+    const std::string sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.granted AND "
+                            "l.locktype = 'relation' AND l.pid IN (" + pids + ")" +
+                            (tables.empty() ? "" : " AND c.relname IN (" + tables + ")");
+    std::string error;
+    Conn c = connect(spec, std::chrono::seconds(10), error);
+    if (!c) return;
+    for (;;) {
+        const TimePoint now = SteadyClock::now();
+        if (now >= give_up) return;
+        std::this_thread::sleep_for(std::min<Duration>(std::chrono::milliseconds(250), give_up - now));
+        const Reply r = exec(c.get(), sql, SteadyClock::now() + std::chrono::seconds(5));
+        if (!r.ok || r.rows.empty() || r.rows[0].at(0) == "0") return;
+    }
+}
+
 // One attempt. Fills `out` and returns true when it is final (safe, applied, failed, or refused
 // with no point in retrying); a refused attempt that may pass later returns false.
 // (Longer than most functions here on purpose: it is the one transaction's life, BEGIN to
@@ -278,7 +302,8 @@ bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOption
     if (PQtransactionStatus(work.get()) != PQTRANS_INTRANS) {
         // Cannot happen after the transaction_control() check, unless the server disagrees with it.
         out.outcome = SqlGuardResult::Outcome::failed;
-        out.error = "the migration ended the guard's transaction itself";
+        out.maybe_committed = true;
+        out.error = "the migration ended the guard's transaction itself (it may have committed)";
         return true;
     }
     Reply locked = exec(work.get(), kLockedTables, deadline());
@@ -305,6 +330,11 @@ bool attempt(const CheckSpec& spec, const std::string& sql, const SqlGuardOption
     const bool refused = !out.leases.empty();
     const bool commit = o.apply && !refused;
     Reply end = exec(work.get(), commit ? "COMMIT" : "ROLLBACK", deadline());
+    if (!end.ok && commit && end.sqlstate.empty()) {
+        // No answer to the COMMIT (connection lost, no reply in time): it may have happened.
+        out.maybe_committed = true;
+        return fail("COMMIT (whether it was committed is unknown)", end);
+    }
     if (!end.ok) return fail(commit ? "COMMIT" : "ROLLBACK", end);
     if (refused) {
         out.outcome = SqlGuardResult::Outcome::refused_leases;
@@ -337,7 +367,10 @@ SqlGuardResult guard_migration(const CheckSpec& database, const std::string& sql
         out.error = "not a PostgreSQL database";
         return out;
     }
-    if (const std::string word = detail::transaction_control(sql); !word.empty()) {
+    if (const std::string word = detail::transaction_control(sql); word == detail::kUnclosedAtomic) {
+        out.error = "the migration has a BEGIN ATOMIC body without its END";
+        return out;
+    } else if (!word.empty()) {
         out.error = "the migration has its own " + word +
                     ": give the statements alone (the guard runs them in its own transaction)";
         return out;
@@ -364,8 +397,15 @@ SqlGuardResult guard_migration(const CheckSpec& database, const std::string& sql
             progress("guard: attempt " + std::to_string(out.attempts) + ": " + why + "; " +
                      std::to_string(to_ms(left) / 1000) + " s left");
         }
-        std::this_thread::sleep_for(std::min(pause, left));
-        pause = std::min<Duration>(pause * 2, std::chrono::seconds(5));
+        if (out.outcome == SqlGuardResult::Outcome::refused_locks && !out.blockers.empty()) {
+            // Try again only once those sessions let go: each attempt queues the migration's lock
+            // (and the table's traffic behind it) for the watcher's grace, so retrying on a timer
+            // would stall the table again and again while the same session holds on.
+            wait_for_blockers(database, out.blockers, give_up);
+        } else {
+            std::this_thread::sleep_for(std::min(pause, left));
+            pause = std::min<Duration>(pause * 2, std::chrono::seconds(5));
+        }
     }
 }
 

@@ -55,6 +55,8 @@ struct SqlGuardResult {
     enum class Outcome { safe, applied, refused_leases, refused_locks, failed };
     Outcome outcome = Outcome::failed;
     std::string error;                  // failed: one line, secrets masked
+    bool maybe_committed = false;       // failed: the COMMIT got no answer (connection lost), or
+                                        // the SQL ended the transaction itself: it may be in
     std::vector<std::string> removed;   // REQUIRE items of live leases that the SQL removes
     std::vector<std::string> tables;    // tables the SQL takes an AccessExclusiveLock on
     std::vector<Lease> leases;          // refused_leases: the live leases needing `removed`
