@@ -25,23 +25,28 @@ Duration duration_option(const std::string& name, const std::string& text) {
     }
 }
 
-// CLI11 quotes the arguments it rejects ("The following argument was not expected: ..."), and one
-// of them may be a URL with a password: mask every URL argument's secrets; an argument that looks
-// like a URL with credentials but does not parse is hidden whole.
+// CLI11 quotes the arguments it rejects ("The following argument was not expected: ..."), as
+// typed, and one of them may be a URL with a password (in the authority, percent-encoded or not,
+// or in ?password= / ?sslpassword=). Every argument that looks like a URL is replaced by its
+// redacted form (one that does not parse is hidden whole), and the decoded secrets masked too.
 std::string without_secrets(std::string text, int argc, char** argv) {
+    const auto replace_all = [&](const std::string& from, const std::string& to) {
+        if (from.empty()) return;
+        for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+            text.replace(at, from.size(), to);
+        }
+    };
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) arg = arg.substr(arg.find('=') + 1);
         const auto scheme = arg.find("://");
-        if (scheme == std::string::npos || arg.find('@', scheme) == std::string::npos) continue;
+        if (scheme == std::string::npos) continue;
         try {
-            text = mask(std::move(text), parse_url(arg).secrets());
+            const Url url = parse_url(arg);
+            replace_all(arg, url.redacted());
+            text = mask(std::move(text), url.secrets());
         } catch (const std::exception&) {
-            for (auto at = text.find(arg); at != std::string::npos; at = text.find(arg, at)) {
-                const std::string hidden = arg.substr(0, scheme) + "://***";
-                text.replace(at, arg.size(), hidden);
-                at += hidden.size();
-            }
+            replace_all(arg, arg.substr(0, scheme) + "://***");
         }
     }
     return text;

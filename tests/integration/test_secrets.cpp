@@ -133,7 +133,17 @@ TEST_CASE("a rejected command line never echoes a URL's password", "[secrets][cl
         {"config", "--nope=" + url},
         {"check", "http://user:" + pw + "@127.0.0.1:1/", "surplus"},
         {"guard", "--drops", "orders", "postgres://app:" + pw + "@[::1"},  // not even a URL libpq reads
+        {"guard", "--drops", "orders", "postgres://127.0.0.1:1/app?password=" + pw},
+        {"guard", "--drops", "orders", "postgres://127.0.0.1:1/app?sslmode=require&sslpassword=" + pw},
     };
+    // Percent-encoded as typed: neither the encoded nor the decoded text may appear.
+    const std::string encoded = "Cli%40Secret%2FPw";
+    RunResult r = run({binary(), "guard", "--drops", "orders", "postgres://app:" + encoded + "@127.0.0.1:1/app"},
+                      base_env());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(encoded) == std::string::npos);
+    CHECK(r.err.find("Cli@Secret/Pw") == std::string::npos);
+    CHECK(r.err.find("postgres://app:***@127.0.0.1:1/app") != std::string::npos);
     for (const auto& args : lines) {
         std::vector<std::string> argv{binary()};
         argv.insert(argv.end(), args.begin(), args.end());
