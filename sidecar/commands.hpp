@@ -13,7 +13,7 @@ namespace readyprobe::cli {
 constexpr int kExitBadConfig = 2;
 
 int serve(const Settings& settings);
-// 0 once the startup group latched; at `timeout` it ends the process itself (exit 1) rather than
+// Ends the process itself, exit 0 once the startup group latched, 1 at `timeout`, rather than
 // wait for a check run still in flight.
 int wait(const Settings& settings, Duration timeout);
 int check(const std::string& url, Duration timeout);

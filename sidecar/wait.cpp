@@ -64,6 +64,16 @@ int wait(const Settings& settings, Duration timeout) {
     add_checks(prober, startup);
     prober.start();
 
+    // Not prober.stop() at the end: it joins a run in flight (another check's, or a re-run),
+    // which ends only at its own deadline (TIMEOUT, maybe longer than what is left of
+    // --timeout). This process is done: leave without waiting for it (the kernel closes its
+    // connections; `wait` keeps no lease to delete).
+    const auto leave = [](int code) {
+        std::cout.flush();
+        std::cerr.flush();
+        std::_Exit(code);
+    };
+
     // Progress at capped, growing intervals: 250 ms, 500 ms, 1 s, 2 s, 4 s, 5 s, 5 s, ...
     const TimePoint give_up = SteadyClock::now() + timeout;
     Duration pause = std::chrono::milliseconds(250);
@@ -79,18 +89,12 @@ int wait(const Settings& settings, Duration timeout) {
         if (SteadyClock::now() >= give_up) {
             std::cout << "wait: timed out after " << format_duration(timeout) << "; still down: " << waiting
                       << std::endl;
-            // Not prober.stop(): it joins a run in flight, which ends only at its own deadline
-            // (TIMEOUT, maybe longer than what is left of --timeout). This process is done: leave
-            // without waiting for it (the kernel closes its connections).
-            std::cout.flush();
-            std::cerr.flush();
-            std::_Exit(1);
+            leave(1);
         }
         std::cout << "wait: round " << round << ": waiting for " << waiting << std::endl;
         pause = std::min<Duration>(pause * 2, cap);
     }
-    lock.unlock();
-    prober.stop();
+    leave(0);
     return 0;
 }
 
