@@ -132,6 +132,38 @@ TEST_CASE("pgbouncer: a pooler with no free server connection is named, not a ba
     holder.signal(SIGKILL);
 }
 
+TEST_CASE("pgbouncer: a statement queued past TIMEOUT keeps its place - the next run reads the late reply on the "
+          "same client connection", "[postgres][pooler]") {
+    PgBouncer bouncer(server(), "transaction", {"default_pool_size=1"});
+    Env env = base_env();
+    env["PGPASSWORD"] = "app-secret-pw";
+    // The pool's only server connection, busy for 2.5 s.
+    Process holder({"/usr/bin/psql", "-X", "-Atc", "SELECT pg_sleep(2.5)", bouncer.url()}, env);
+    REQUIRE(eventually([&] { return server().psql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                                  "query = 'SELECT pg_sleep(2.5)' AND state = 'active'") == "1"; },
+                       10000ms));
+    const auto logins = [&] {
+        const std::string log = bouncer.log();
+        std::size_t n = 0;
+        for (auto at = log.find("login attempt"); at != std::string::npos; at = log.find("login attempt", at + 1)) ++n;
+        return n;
+    };
+    const std::size_t before = logins();
+    auto check = make_check(load_settings({{"READYPROBE_CHECK_DB", bouncer.url()}, {"READYPROBE_TIMEOUT", "1s"}})
+                                .checks.at(0));
+    const Result queued = run_check(*check, SteadyClock::now() + std::chrono::seconds(1), std::chrono::seconds(1));
+    INFO(queued.message);
+    CHECK(queued.timed_out);
+    CHECK(has(queued.message, "a pooler has no free server connection"));
+    // The next run (given 3 s): the holder lets go at ~2.5 s, PgBouncer runs the queued statement,
+    // and the check reads that reply, then its own, on the connection it already had.
+    const Result next = run_check(*check, SteadyClock::now() + std::chrono::seconds(3), std::chrono::seconds(3));
+    INFO(next.message);
+    CHECK(next.ok);
+    CHECK(logins() - before == 1);  // one login to the pooler for both runs
+    CHECK(holder.wait_for(5000ms) == 0);
+}
+
 TEST_CASE("pgbouncer: PostgreSQL stopped behind the pooler turns /health 503 within the usual bound, back -> 200",
           "[postgres][pooler]") {
     Postgres pg;

@@ -137,8 +137,8 @@ public:
         result_.reset();
         commands_ = 0;
         reused_ = open();
-        if (reused_ && std::exchange(reply_pending_, false)) {
-            if (SteadyClock::now() - sent_at_ < kReplyPatience) {
+        if (std::exchange(reply_pending_, false) && reused_) {
+            if (SteadyClock::now() - sent_at_ < patience_) {
                 draining_ = true;  // the last run's reply first (collect), then this statement
                 phase_ = Phase::waiting;
                 return;
@@ -150,7 +150,7 @@ public:
             send();
             return;
         }
-        if (std::exchange(parked_, false) && conn_ && SteadyClock::now() - login_started_ < kLoginPatience) {
+        if (std::exchange(parked_, false) && conn_ && SteadyClock::now() - login_started_ < patience_) {
             phase_ = Phase::connecting;  // the login the last run left in progress, where it was
             return;
         }
@@ -170,6 +170,7 @@ public:
         poll_state_ = PGRES_POLLING_WRITING;
         phase_ = Phase::connecting;
         login_started_ = SteadyClock::now();
+        patience_ = patience_for(deadline);
     }
 
     // A login the deadline interrupted, kept for the next run (see abandon_on_timeout).
@@ -209,20 +210,22 @@ public:
     // connection loses its place, so a fleet of checks whose logins or queued statements take
     // longer than TIMEOUT (a pooler busy with the same fleet after a PostgreSQL restart) would
     // start over forever (docs/fleet.md, the storm). So:
-    //   - a login still in progress is continued by the next run (for up to kLoginPatience from
-    //     its start); nothing is sent on it meanwhile;
-    //   - a statement fully sent whose reply has not come is kept (for up to kReplyPatience from
-    //     sending it): the next run reads and discards that reply first, then sends its own
-    //     statement on the same connection (its server-side bound, SET LOCAL statement_timeout,
-    //     ended that statement at this run's deadline if a server was running it). Never a second
-    //     statement while a reply is outstanding;
+    //   - a login still in progress is continued by the next run; nothing is sent on it meanwhile;
+    //   - a statement fully sent whose reply has not come is kept: the next run reads and
+    //     discards that reply first, then sends its own statement on the same connection (its
+    //     server-side bound, SET LOCAL statement_timeout, ended that statement at this run's
+    //     deadline if a server was running it). Never a second statement while a reply is
+    //     outstanding;
     //   - a statement half sent (flushing) closes the connection.
+    // Each for at most `patience_` from its start: kPatienceRuns times the run's budget (TIMEOUT),
+    // 2 to 30 s. A peer that stays silent longer (a stopped server, a failover that moved the
+    // name to another address without resetting the old connection) gets a new connection then.
     void abandon_on_timeout() {
         timed_out_ = true;
         timed_out_connected_ = phase_ == Phase::flushing || phase_ == Phase::waiting;
         const TimePoint now = SteadyClock::now();
-        parked_ = phase_ == Phase::connecting && now - login_started_ < kLoginPatience;
-        reply_pending_ = phase_ == Phase::waiting && now - sent_at_ < kReplyPatience;
+        parked_ = phase_ == Phase::connecting && now - login_started_ < patience_;
+        reply_pending_ = phase_ == Phase::waiting && now - sent_at_ < patience_;
         draining_ = false;
         if (!parked_ && !reply_pending_) conn_.reset();
         phase_ = Phase::done;
@@ -245,6 +248,7 @@ private:
         const std::string text = "SET LOCAL statement_timeout = " + std::to_string(left) + "; " + sql_;
         if (!PQsendQuery(c, text.c_str())) return fail(PQerrorMessage(c));
         sent_at_ = SteadyClock::now();
+        patience_ = patience_for(deadline_);
         phase_ = Phase::flushing;
         flush();
     }
@@ -292,13 +296,19 @@ private:
 
     void fail(const std::string& message) {
         error_ = simplify(message);
+        sqlstate_.clear();  // not an SQL error (a stale one from a drained reply must not count)
+        result_.reset();
         conn_.reset();
         draining_ = false;
         phase_ = Phase::done;
     }
 
-    static constexpr std::chrono::seconds kLoginPatience{30};
-    static constexpr std::chrono::seconds kReplyPatience{30};
+    static Duration patience_for(Deadline deadline) {
+        const Duration budget = std::max<Duration>(deadline - SteadyClock::now(), Duration::zero());
+        return std::clamp<Duration>(budget * kPatienceRuns, std::chrono::seconds(2), std::chrono::seconds(30));
+    }
+
+    static constexpr int kPatienceRuns = 4;
 
     PgConn conn_;
     bool parked_ = false;
@@ -306,6 +316,7 @@ private:
     bool reply_pending_ = false;  // abandon_on_timeout kept a statement's outstanding reply
     bool draining_ = false;       // reading that reply before this run's statement
     TimePoint sent_at_{};
+    Duration patience_{std::chrono::seconds(2)};  // how long a kept login or reply may take
     Phase phase_ = Phase::idle;
     PostgresPollingStatusType poll_state_ = PGRES_POLLING_WRITING;
     std::string sql_;
