@@ -43,6 +43,19 @@ Postgres& server() {
     return pg;
 }
 
+// Another client of the pooler running `SELECT pg_sleep(<seconds>)`: with default_pool_size=1 it
+// holds the pool's only server connection that long. Returns once the server runs it.
+std::unique_ptr<Process> hold_the_pool(const PgBouncer& b, const std::string& seconds) {
+    Env env = base_env();
+    env["PGPASSWORD"] = "app-secret-pw";
+    const std::string sql = "SELECT pg_sleep(" + seconds + ")";
+    auto holder = std::make_unique<Process>(std::vector<std::string>{"/usr/bin/psql", "-X", "-Atc", sql, b.url()}, env);
+    REQUIRE(eventually([&] { return server().psql("SELECT count(*) FROM pg_stat_activity WHERE query = '" + sql +
+                                                  "' AND state = 'active'") == "1"; },
+                       10000ms));
+    return holder;
+}
+
 }  // namespace
 
 TEST_CASE("pgbouncer: the default startup-parameter policy refuses options, which readyprobe no longer sends",
@@ -114,13 +127,7 @@ TEST_CASE("pgbouncer transaction pooling: a check leaves no session state on the
 TEST_CASE("pgbouncer: a pooler with no free server connection is named, not a bare timeout",
           "[postgres][pooler]") {
     PgBouncer bouncer(server(), "session", {"default_pool_size=1"});
-    // The pool's only server connection, held by another client for 20 s.
-    Env env = base_env();
-    env["PGPASSWORD"] = "app-secret-pw";
-    Process holder({"/usr/bin/psql", "-X", "-Atc", "SELECT pg_sleep(20)", bouncer.url()}, env);
-    REQUIRE(eventually([&] { return server().psql("SELECT count(*) FROM pg_stat_activity WHERE "
-                                                  "query = 'SELECT pg_sleep(20)' AND state = 'active'") == "1"; },
-                       10000ms));
+    const auto holder = hold_the_pool(bouncer, "20");
     const auto t0 = rptest::Clock::now();
     const Result r = check_once(bouncer.url(), {}, "1s");
     INFO(r.message);
@@ -129,19 +136,13 @@ TEST_CASE("pgbouncer: a pooler with no free server connection is named, not a ba
     CHECK(has(r.message, "timeout after 1000 ms"));
     CHECK(has(r.message, "a pooler has no free server connection"));
     CHECK(ms_since(t0) < 1000 + 500 * kSlowdown);
-    holder.signal(SIGKILL);
+    holder->signal(SIGKILL);
 }
 
 TEST_CASE("pgbouncer: a statement queued past TIMEOUT keeps its place - the next run reads the late reply on the "
           "same client connection", "[postgres][pooler]") {
     PgBouncer bouncer(server(), "transaction", {"default_pool_size=1"});
-    Env env = base_env();
-    env["PGPASSWORD"] = "app-secret-pw";
-    // The pool's only server connection, busy for 2.5 s.
-    Process holder({"/usr/bin/psql", "-X", "-Atc", "SELECT pg_sleep(2.5)", bouncer.url()}, env);
-    REQUIRE(eventually([&] { return server().psql("SELECT count(*) FROM pg_stat_activity WHERE "
-                                                  "query = 'SELECT pg_sleep(2.5)' AND state = 'active'") == "1"; },
-                       10000ms));
+    const auto holder = hold_the_pool(bouncer, "2.5");
     const auto logins = [&] {
         const std::string log = bouncer.log();
         std::size_t n = 0;
@@ -161,7 +162,7 @@ TEST_CASE("pgbouncer: a statement queued past TIMEOUT keeps its place - the next
     INFO(next.message);
     CHECK(next.ok);
     CHECK(logins() - before == 1);  // one login to the pooler for both runs
-    CHECK(holder.wait_for(5000ms) == 0);
+    CHECK(holder->wait_for(5000ms) == 0);
 }
 
 TEST_CASE("pgbouncer: PostgreSQL stopped behind the pooler turns /health 503 within the usual bound, back -> 200",
